@@ -1,0 +1,40 @@
+/**
+ * system-design-blocks: typed, in-process building blocks of large e-commerce systems.
+ *
+ * The root exports the shared primitives (clock, errors, events, hashing) and every block; each block also
+ * has its own subpath (`system-design-blocks/sharding`, …) so an application loads only what it uses.
+ *
+ * @packageDocumentation
+ */
+export {
+  AbortedError,
+  Backoff,
+  type BackoffOptions,
+  type BackoffSchedule,
+  type Clock,
+  canonicalJson,
+  type Disposable,
+  Emitter,
+  type HashInput,
+  type Hashing,
+  HashingNotReadyError,
+  initHashing,
+  isAbortedError,
+  isHashingNotReadyError,
+  isHashingReady,
+  isSystemDesignError,
+  isValidationError,
+  type Jitter,
+  type JsonValue,
+  type Listener,
+  ManualClock,
+  type Subscribe,
+  SystemDesignError,
+  type SystemDesignErrorOptions,
+  sha256Hex,
+  systemClock,
+  ValidationError,
+  type ValidationErrorDetails,
+  xxh32,
+  xxh64,
+} from './core/index.js';
