@@ -12,6 +12,7 @@ export {
   type BackoffOptions,
   type BackoffSchedule,
   type Clock,
+  type ContractTest,
   canonicalJson,
   type Disposable,
   Emitter,

@@ -7,6 +7,7 @@
 export { Backoff, type BackoffOptions, type BackoffSchedule, type Jitter } from './backoff.js';
 export { canonicalJson, type JsonValue, sha256Hex } from './canonical.js';
 export { type Clock, flushMicrotasks, ManualClock, systemClock } from './clock.js';
+export type { ContractTest } from './contract.js';
 export {
   AbortedError,
   abortReason,
