@@ -83,7 +83,7 @@ describe('code samples in README, docs and TSDoc', () => {
     const program = ts.createProgram(files, { ...parsed.options, noEmit: true, noUnusedLocals: false });
     const problems = ts
       .getPreEmitDiagnostics(program)
-      .filter((d) => d.file !== undefined && d.file.fileName.startsWith(out))
+      .filter((d) => d.file?.fileName.startsWith(out) === true)
       .map((d) => {
         const index = files.indexOf((d.file as ts.SourceFile).fileName);
         const { line } = (d.file as ts.SourceFile).getLineAndCharacterOfPosition(d.start ?? 0);
