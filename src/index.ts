@@ -39,3 +39,4 @@ export {
   xxh32,
   xxh64,
 } from './core/index.js';
+export * from './sharding/index.js';
