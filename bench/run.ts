@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeBenchmarkReport } from '../scripts/bench-report.js';
 import { fmt, machine } from './lib/harness.js';
 import type { Benchmark, BenchReport, ResultTable } from './lib/types.js';
 
@@ -73,6 +74,8 @@ for (const [i, name] of selected.entries()) {
     console.error(`  FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
 }
+
+if (!quick) await writeBenchmarkReport();
 
 if (crashed > 0) {
   console.error(`\n${crashed} benchmark(s) crashed`);
