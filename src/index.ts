@@ -40,3 +40,4 @@ export {
   xxh64,
 } from './core/index.js';
 export * from './sharding/index.js';
+export * from './inventory/index.js';
