@@ -16,6 +16,7 @@ export {
   canonicalJson,
   type Disposable,
   Emitter,
+  flushMicrotasks,
   type HashInput,
   type Hashing,
   HashingNotReadyError,
@@ -39,5 +40,6 @@ export {
   xxh32,
   xxh64,
 } from './core/index.js';
-export * from './sharding/index.js';
+export * from './idempotency/index.js';
 export * from './inventory/index.js';
+export * from './sharding/index.js';

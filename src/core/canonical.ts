@@ -7,37 +7,36 @@ import { invalid } from './validation.js';
 /** A value that survives a JSON round trip unchanged. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
-function write(value: unknown, path: string, out: string[], seen: Set<object>): void {
+/** Fast pass: no path bookkeeping. Returns false at the first value JSON cannot carry. */
+function write(value: unknown, out: string[], seen: Set<object>): boolean {
   if (value === null) {
     out.push('null');
-    return;
+    return true;
   }
   switch (typeof value) {
     case 'string':
       out.push(JSON.stringify(value));
-      return;
+      return true;
     case 'boolean':
       out.push(value ? 'true' : 'false');
-      return;
+      return true;
     case 'number':
-      if (!Number.isFinite(value)) invalid(path, 'a JSON value (finite numbers only)', value);
+      if (!Number.isFinite(value)) return false;
       out.push(JSON.stringify(value));
-      return;
+      return true;
     case 'object': {
-      if (seen.has(value)) invalid(path, 'a JSON value without cycles', value);
+      if (seen.has(value)) return false;
       seen.add(value);
       if (Array.isArray(value)) {
         out.push('[');
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out.push(',');
-          write(value[i], `${path}[${i}]`, out, seen);
+          if (!write(value[i], out, seen)) return false;
         }
         out.push(']');
       } else {
         const proto = Object.getPrototypeOf(value) as unknown;
-        if (proto !== Object.prototype && proto !== null) {
-          invalid(path, 'a JSON value (plain objects and arrays only)', value);
-        }
+        if (proto !== Object.prototype && proto !== null) return false;
         const keys = Object.keys(value).sort();
         out.push('{');
         let first = true;
@@ -47,16 +46,41 @@ function write(value: unknown, path: string, out: string[], seen: Set<object>): 
           if (!first) out.push(',');
           first = false;
           out.push(JSON.stringify(key), ':');
-          write(v, `${path}.${key}`, out, seen);
+          if (!write(v, out, seen)) return false;
         }
         out.push('}');
       }
       seen.delete(value);
-      return;
+      return true;
     }
     default:
-      invalid(path, 'a JSON value', value);
+      return false;
   }
+}
+
+/** Slow pass, only after the fast one failed: finds the path of the first bad value and throws. */
+function explain(value: unknown, path: string, seen: Set<object>): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) invalid(path, 'a JSON value (finite numbers only)', value);
+    return;
+  }
+  if (typeof value !== 'object') invalid(path, 'a JSON value', value);
+  if (seen.has(value)) invalid(path, 'a JSON value without cycles', value);
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) explain(value[i], `${path}[${i}]`, seen);
+  } else {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      invalid(path, 'a JSON value (plain objects and arrays only)', value);
+    }
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) explain(v, `${path}.${key}`, seen);
+    }
+  }
+  seen.delete(value);
 }
 
 /**
@@ -76,8 +100,9 @@ function write(value: unknown, path: string, out: string[], seen: Set<object>): 
  */
 export function canonicalJson(value: unknown, argument = 'value'): string {
   const out: string[] = [];
-  write(value, argument, out, new Set());
-  return out.join('');
+  if (write(value, out, new Set())) return out.join('');
+  explain(value, argument, new Set());
+  return invalid(argument, 'a JSON value', value); // unreachable: explain throws
 }
 
 /**
