@@ -43,3 +43,4 @@ export {
 export * from './idempotency/index.js';
 export * from './inventory/index.js';
 export * from './sharding/index.js';
+export * from './resilience/index.js';
