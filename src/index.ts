@@ -44,3 +44,4 @@ export * from './idempotency/index.js';
 export * from './inventory/index.js';
 export * from './sharding/index.js';
 export * from './resilience/index.js';
+export * from './cache/index.js';
