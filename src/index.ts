@@ -45,3 +45,4 @@ export * from './inventory/index.js';
 export * from './sharding/index.js';
 export * from './resilience/index.js';
 export * from './cache/index.js';
+export * from './saga/index.js';

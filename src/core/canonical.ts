@@ -1,7 +1,7 @@
 /**
  * Canonical JSON and SHA-256: the deterministic form used for request fingerprints and audit hash chains.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { invalid } from './validation.js';
 
 /** A value that survives a JSON round trip unchanged. */
@@ -116,5 +116,5 @@ export function canonicalJson(value: unknown, argument = 'value'): string {
  * ```
  */
 export function sha256Hex(input: string | Uint8Array): string {
-  return createHash('sha256').update(input).digest('hex');
+  return hash('sha256', input, 'hex'); // one-shot: no Hash object per call
 }

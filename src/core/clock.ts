@@ -17,8 +17,9 @@ export interface Clock {
 }
 
 /**
- * The real clock: `performance.now()` for `now()` (monotonic, immune to wall-clock jumps) and an
- * unref'd `setTimeout` for `sleep`, so a pending sleep never keeps the process alive.
+ * The real clock: `performance.now()` for `now()` (monotonic, immune to wall-clock jumps) and `setTimeout`
+ * for `sleep`. A pending sleep keeps the process alive, as any awaited timer does (a retry waiting out its
+ * backoff must not let the process exit mid-operation); abort the signal to cancel it and free the timer.
  *
  * @example
  * ```ts
@@ -44,7 +45,6 @@ export const systemClock: Clock = Object.freeze({
         signal?.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
-      timer.unref?.();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   },

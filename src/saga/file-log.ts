@@ -1,0 +1,423 @@
+/**
+ * A durable saga log in one append-only file of JSON lines.
+ */
+import { type FileHandle, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type Clock, systemClock } from '../core/index.js';
+import { assertNonEmptyString, assertOneOf, invalid, optionsObject } from '../core/validation.js';
+import { SagaLogClosedError, SagaLogConflictError, SagaLogCorruptError, SagaLogLockedError } from './errors.js';
+import { assertEntries, deepFreeze, SagaLeaseTable } from './internal.js';
+import type { SagaClaim, SagaLog } from './log.js';
+import {
+  isTerminalSagaRecord,
+  recordShapeProblem,
+  SAGA_GENESIS_HASH,
+  type SagaEntry,
+  type SagaRecord,
+  sealWithText,
+} from './records.js';
+
+/**
+ * When an append is acknowledged:
+ * - `group`: after an fsync that covers it; appends that arrive while an fsync runs share the next one;
+ * - `always`: after its own write and fsync, one append at a time (the slowest; same guarantee);
+ * - `never`: after the write reached the OS. Survives a crash of the process, not of the machine.
+ */
+export type FileSagaLogSync = 'group' | 'always' | 'never';
+
+/** Options of {@link FileSagaLog.open}. */
+export interface FileSagaLogOptions {
+  /** Clock of the leases. @defaultValue systemClock */
+  readonly clock?: Clock;
+  /** Durability of each append, see {@link FileSagaLogSync}. @defaultValue 'group' */
+  readonly sync?: FileSagaLogSync;
+}
+
+/** What {@link FileSagaLog.open} found in the file. */
+export interface FileSagaLogOpenReport {
+  /** Records read. */
+  readonly records: number;
+  /** Sagas in the file. */
+  readonly sagas: number;
+  /** Sagas whose last record is not terminal. */
+  readonly unfinished: number;
+  /** Bytes of a torn last line (a write cut short by a crash), cut off the file; 0 when the file was clean. */
+  readonly tornBytes: number;
+}
+
+interface FileSaga {
+  /** Version including appends not yet durable: the optimistic-concurrency check. */
+  reserved: number;
+  /** Hash of the last record, durable or not: the `prev` of the next one. */
+  head: string;
+  /** Durable records; dropped once the saga is finished (re-read from the file on demand). */
+  records: SagaRecord[] | undefined;
+  /** Offset and length of each durable record's line, flattened. */
+  readonly spans: number[];
+  finished: boolean;
+}
+
+interface Pending {
+  readonly saga: FileSaga;
+  readonly records: readonly SagaRecord[];
+  /** The records' lines, in one string. */
+  readonly text: string;
+  /** Byte length of each record's line. */
+  readonly lengths: readonly number[];
+  readonly resolve: (version: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const SYNCS = ['group', 'always', 'never'] as const;
+const NEWLINE = 0x0a;
+/** Log files open in this process, by absolute path: one writer per file. */
+const openInProcess = new Set<string>();
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: unknown) {
+    return errorCode(error) === 'EPERM';
+  }
+}
+
+async function takeLock(path: string, lockPath: string): Promise<void> {
+  for (let tries = 0; tries < 3; tries++) {
+    try {
+      await writeFile(lockPath, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error: unknown) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
+    const pid = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+    const mine = pid === process.pid;
+    if (Number.isSafeInteger(pid) && pid > 0 && ((mine && openInProcess.has(path)) || (!mine && isAlive(pid)))) {
+      throw new SagaLogLockedError(path, pid);
+    }
+    await rm(lockPath, { force: true }); // left by a dead process (or a closed log of ours): take over
+  }
+  throw new SagaLogLockedError(path, -1);
+}
+
+/** Only whitespace or NUL bytes (what a crash can leave after a file was extended) from `from` on. */
+function onlyPadding(data: Buffer, from: number): boolean {
+  for (let i = from; i < data.length; i++) {
+    const b = data[i];
+    if (b !== 0 && b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
+  }
+  return true;
+}
+
+async function writeFully(handle: FileHandle, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * A {@link SagaLog} in one file of JSON lines, one record per line, for a single process. Appends are
+ * write-ahead and durable before they resolve (fsync per append or per group of appends, see
+ * {@link FileSagaLogSync}). On open, a torn last line left by a crash (a partial write, or the NUL bytes a
+ * machine crash can leave) is detected, ignored and cut off; a damaged line anywhere else is refused with
+ * {@link SagaLogCorruptError}, never guessed at. Each record is one line: its canonical JSON with the hash
+ * added last.
+ *
+ * Unfinished sagas are kept in memory; finished ones only as positions in the file, read back on demand.
+ * Leases live in memory on `clock`: a file log has one writer process, guarded by a `<path>.lock` file that
+ * a later process takes over when its writer is dead. The file only grows: rotate or archive it yourself.
+ *
+ * @example
+ * ```ts
+ * import { join } from 'node:path';
+ * import { tmpdir } from 'node:os';
+ * import { FileSagaLog, SagaOrchestrator } from 'system-design-blocks/saga';
+ *
+ * const log = await FileSagaLog.open(join(tmpdir(), `sagas-${process.pid}.jsonl`));
+ * console.log(log.opened.tornBytes); // 0 unless the last writer crashed mid-line
+ * const orchestrator = new SagaOrchestrator({ log, sagas: [] });
+ * const report = await orchestrator.recover();
+ * console.log(report.results.length);
+ * await log.close();
+ * ```
+ */
+export class FileSagaLog implements SagaLog {
+  /** Absolute path of the file. */
+  readonly path: string;
+  /** What was found when the file was opened. */
+  readonly opened: FileSagaLogOpenReport;
+  readonly #handle: FileHandle;
+  readonly #sync: FileSagaLogSync;
+  readonly #leases: SagaLeaseTable;
+  readonly #sagas: Map<string, FileSaga>;
+  #size: number;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #failure: SagaLogClosedError | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    path: string,
+    handle: FileHandle,
+    sagas: Map<string, FileSaga>,
+    size: number,
+    opened: FileSagaLogOpenReport,
+    sync: FileSagaLogSync,
+    clock: Clock,
+  ) {
+    this.path = path;
+    this.#handle = handle;
+    this.#sagas = sagas;
+    this.#size = size;
+    this.opened = opened;
+    this.#sync = sync;
+    this.#leases = new SagaLeaseTable(clock);
+  }
+
+  /**
+   * Opens (or creates) a log file: takes the lock, reads every record, cuts off a torn last line.
+   *
+   * @param path - The file; its directory must exist.
+   * @param options - Lease clock and durability.
+   * @throws {@link SagaLogLockedError} when another live process has it open;
+   *   {@link SagaLogCorruptError} for a damaged line before the last; {@link ValidationError} for bad options.
+   */
+  static async open(path: string, options?: FileSagaLogOptions): Promise<FileSagaLog> {
+    assertNonEmptyString(path, 'path');
+    const o = optionsObject(options, 'options');
+    const sync = o.sync ?? 'group';
+    assertOneOf(sync, 'options.sync', SYNCS);
+    const clock = o.clock ?? systemClock;
+    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+      invalid('options.clock', 'a Clock', clock);
+    }
+    const absolute = resolve(path);
+    const lockPath = `${absolute}.lock`;
+    await takeLock(absolute, lockPath);
+    openInProcess.add(absolute);
+    try {
+      let data: Buffer;
+      let created = false;
+      try {
+        data = await readFile(absolute);
+      } catch (error: unknown) {
+        if (errorCode(error) !== 'ENOENT') throw error;
+        data = Buffer.alloc(0);
+        created = true;
+      }
+      const { sagas, end, records } = FileSagaLog.#load(absolute, data);
+      if (end < data.length) await truncate(absolute, end);
+      const handle = await open(absolute, 'a+');
+      if (created) {
+        await handle.sync();
+        // Make the new file's directory entry durable too (best effort: not every platform can open a dir).
+        await open(dirname(absolute), 'r')
+          .then(async (dir) => {
+            await dir.sync().catch(() => undefined);
+            await dir.close();
+          })
+          .catch(() => undefined);
+      }
+      let unfinished = 0;
+      for (const saga of sagas.values()) if (!saga.finished) unfinished++;
+      const report: FileSagaLogOpenReport = Object.freeze({
+        records,
+        sagas: sagas.size,
+        unfinished,
+        tornBytes: data.length - end,
+      });
+      return new FileSagaLog(absolute, handle, sagas, end, report, sync, clock);
+    } catch (error: unknown) {
+      openInProcess.delete(absolute);
+      await rm(lockPath, { force: true });
+      throw error;
+    }
+  }
+
+  static #load(path: string, data: Buffer): { sagas: Map<string, FileSaga>; end: number; records: number } {
+    const sagas = new Map<string, FileSaga>();
+    let position = 0;
+    let line = 0;
+    let records = 0;
+    while (position < data.length) {
+      const newline = data.indexOf(NEWLINE, position);
+      // No newline: the last write was cut short. It was never acknowledged, so it is safe to drop.
+      if (newline === -1) break;
+      line++;
+      let record: unknown;
+      let problem: string | undefined;
+      try {
+        record = JSON.parse(data.toString('utf8', position, newline));
+        problem = recordShapeProblem(record);
+      } catch {
+        problem = 'not JSON';
+      }
+      if (problem !== undefined) {
+        if (onlyPadding(data, newline + 1)) break; // a torn tail
+        throw new SagaLogCorruptError(path, line, `${problem}, and records follow: not a torn tail`);
+      }
+      const r = deepFreeze(record as SagaRecord);
+      let saga = sagas.get(r.sagaId);
+      if (saga === undefined) {
+        saga = { reserved: 0, head: SAGA_GENESIS_HASH, records: [], spans: [], finished: false };
+        sagas.set(r.sagaId, saga);
+      }
+      saga.head = r.hash;
+      saga.records?.push(r);
+      saga.spans.push(position, newline + 1 - position);
+      saga.reserved++;
+      saga.finished = isTerminalSagaRecord(r);
+      records++;
+      position = newline + 1;
+    }
+    for (const saga of sagas.values()) if (saga.finished) saga.records = undefined;
+    return { sagas, end: position, records };
+  }
+
+  /** {@inheritDoc SagaLog.append} */
+  append(entries: readonly SagaEntry[]): Promise<number> {
+    const records: SagaRecord[] = [];
+    let saga: FileSaga | undefined;
+    let text = '';
+    const lengths: number[] = [];
+    try {
+      this.#checkOpen();
+      assertEntries(entries);
+      const first = entries[0] as SagaEntry;
+      saga = this.#sagas.get(first.sagaId);
+      const version = saga?.reserved ?? 0;
+      if (first.seq !== version) throw new SagaLogConflictError(first.sagaId, first.seq, version);
+      let prev = saga?.head ?? SAGA_GENESIS_HASH;
+      for (const entry of entries) {
+        const sealed = sealWithText(entry, prev);
+        const line = `${sealed.line}\n`;
+        records.push(deepFreeze(sealed.record));
+        lengths.push(Buffer.byteLength(line));
+        text += line;
+        prev = sealed.record.hash;
+      }
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
+    if (saga === undefined) {
+      saga = { reserved: 0, head: SAGA_GENESIS_HASH, records: [], spans: [], finished: false };
+      this.#sagas.set((entries[0] as SagaEntry).sagaId, saga);
+    }
+    saga.reserved += records.length;
+    saga.head = (records[records.length - 1] as SagaRecord).hash;
+    const target = saga;
+    return new Promise<number>((resolve, reject) => {
+      this.#queue.push({ saga: target, records, text, lengths, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && this.#failure === undefined) {
+        const batch = this.#sync === 'always' ? this.#queue.splice(0, 1) : this.#queue.splice(0);
+        try {
+          const text = batch.length === 1 ? (batch[0] as Pending).text : batch.map((p) => p.text).join('');
+          await writeFully(this.#handle, Buffer.from(text, 'utf8'));
+          if (this.#sync !== 'never') await this.#handle.datasync();
+        } catch (error: unknown) {
+          this.#failure = new SagaLogClosedError(`the saga log ${this.path} failed to write; reopen it`, {
+            cause: error,
+          });
+          for (const p of batch) p.reject(this.#failure);
+          break;
+        }
+        let offset = this.#size;
+        for (const p of batch) {
+          const saga = p.saga;
+          for (let i = 0; i < p.records.length; i++) {
+            const length = p.lengths[i] as number;
+            saga.spans.push(offset, length);
+            offset += length;
+          }
+          const last = p.records[p.records.length - 1] as SagaRecord;
+          if (isTerminalSagaRecord(last)) {
+            saga.finished = true;
+            saga.records = undefined;
+          } else if (saga.records !== undefined) {
+            saga.records.push(...p.records);
+          } else {
+            // A finished saga written to again: bring its records back into memory.
+            saga.finished = false;
+            saga.records = await this.#readSpans(saga.spans);
+          }
+        }
+        this.#size = offset;
+        for (const p of batch) p.resolve(p.saga.spans.length / 2);
+      }
+    } finally {
+      const failure = this.#failure;
+      if (failure !== undefined) for (const p of this.#queue.splice(0)) p.reject(failure);
+      this.#flushing = undefined;
+    }
+  }
+
+  /** {@inheritDoc SagaLog.read} */
+  async read(sagaId: string): Promise<readonly SagaRecord[]> {
+    this.#checkOpen();
+    assertNonEmptyString(sagaId, 'sagaId');
+    const saga = this.#sagas.get(sagaId);
+    if (saga === undefined || saga.spans.length === 0) return [];
+    if (saga.records !== undefined) return Object.freeze(saga.records.slice());
+    return Object.freeze(await this.#readSpans(saga.spans));
+  }
+
+  async #readSpans(spans: readonly number[]): Promise<SagaRecord[]> {
+    const out: SagaRecord[] = [];
+    for (let i = 0; i < spans.length; i += 2) {
+      const offset = spans[i] as number;
+      const length = spans[i + 1] as number;
+      const buffer = Buffer.alloc(length);
+      await this.#handle.read(buffer, 0, length, offset);
+      out.push(deepFreeze(JSON.parse(buffer.toString('utf8')) as SagaRecord));
+    }
+    return out;
+  }
+
+  /** {@inheritDoc SagaLog.claim} */
+  async claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
+    this.#checkOpen();
+    return this.#leases.claim(sagaId, owner, leaseMs);
+  }
+
+  /** {@inheritDoc SagaLog.release} */
+  async release(sagaId: string, owner: string): Promise<boolean> {
+    this.#checkOpen();
+    return this.#leases.release(sagaId, owner);
+  }
+
+  /** {@inheritDoc SagaLog.listUnfinished} */
+  async listUnfinished(): Promise<readonly string[]> {
+    this.#checkOpen();
+    const ids: string[] = [];
+    for (const [id, saga] of this.#sagas) if (!saga.finished && saga.spans.length > 0) ids.push(id);
+    return ids;
+  }
+
+  /** Waits for pending appends, closes the file and removes the lock. Calling it twice is harmless. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      while (this.#flushing !== undefined) await this.#flushing;
+      await this.#handle.close();
+      openInProcess.delete(this.path);
+      await rm(`${this.path}.lock`, { force: true });
+    })();
+    return this.#closing;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new SagaLogClosedError(`the saga log ${this.path} is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}

@@ -1,0 +1,220 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isValidationError, ManualClock } from '../../src/core/index.js';
+import {
+  defineSaga,
+  FileSagaLog,
+  isSagaLogCorruptError,
+  isSagaLogLockedError,
+  MemorySagaLog,
+  runSagaLogContract,
+  type SagaEntry,
+  SagaOrchestrator,
+  verifySagaRecords,
+} from '../../src/saga/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sdb-saga-log-'));
+let files = 0;
+const freshPath = (): string => join(root, `log-${files++}.jsonl`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('MemorySagaLog', () => {
+  runSagaLogContract(it, ({ clock }) => new MemorySagaLog({ clock }));
+
+  it('drops the oldest finished sagas beyond maxFinishedSagas, never an unfinished one', async () => {
+    const log = new MemorySagaLog({ maxFinishedSagas: 2 });
+    const start = (sagaId: string): SagaEntry => ({
+      sagaId,
+      seq: 0,
+      at: 0,
+      owner: 'o',
+      type: 'saga_started',
+      saga: 's',
+      steps: [],
+    });
+    for (const id of ['a', 'b', 'c', 'open']) await log.append([start(id)]);
+    for (const id of ['a', 'b', 'c'])
+      await log.append([{ sagaId: id, seq: 1, at: 0, owner: 'o', type: 'saga_completed' }]);
+    expect(await log.read('a')).toEqual([]);
+    expect(await log.read('b')).toHaveLength(2);
+    expect(await log.read('c')).toHaveLength(2);
+    expect(await log.listUnfinished()).toEqual(['open']);
+  });
+
+  it('rejects bad options', () => {
+    expect(() => new MemorySagaLog({ maxFinishedSagas: 0 })).toThrow(/maxFinishedSagas/);
+    expect(() => new MemorySagaLog({ clock: {} as never })).toThrow(/clock/);
+    expect(new MemorySagaLog({ maxFinishedSagas: Number.POSITIVE_INFINITY })).toBeInstanceOf(MemorySagaLog);
+  });
+});
+
+describe('FileSagaLog', () => {
+  for (const sync of ['group', 'always', 'never'] as const) {
+    describe(`sync: ${sync}`, () => {
+      runSagaLogContract(it, ({ clock }) => FileSagaLog.open(freshPath(), { clock, sync }));
+    });
+  }
+
+  const saga = defineSaga<{ n: number }>('file')
+    .step('a', { run: ({ input }) => ({ doubled: input.n * 2 }), compensate: () => {} })
+    .step('b', { run: ({ outputs }) => outputs.a.doubled + 1, compensate: () => {} })
+    .build();
+
+  it('keeps every record across a reopen, finished sagas included', async () => {
+    const path = freshPath();
+    const first = await FileSagaLog.open(path);
+    const orchestrator = new SagaOrchestrator({ log: first, owner: 'one' });
+    for (let n = 0; n < 5; n++) await orchestrator.run(saga, { n }, { sagaId: `s-${n}` });
+    const before = await Promise.all([0, 1, 2, 3, 4].map((n) => first.read(`s-${n}`)));
+    await first.close();
+    const second = await FileSagaLog.open(path);
+    expect(second.opened).toEqual({ records: 30, sagas: 5, unfinished: 0, tornBytes: 0 });
+    for (let n = 0; n < 5; n++) {
+      const records = await second.read(`s-${n}`);
+      expect(records).toEqual(before[n]);
+      expect(verifySagaRecords(records).ok).toBe(true);
+    }
+    await second.close();
+  });
+
+  it('appends from many sagas at once share fsyncs and stay in per-saga order', async () => {
+    const path = freshPath();
+    const log = await FileSagaLog.open(path, { sync: 'group' });
+    const orchestrator = new SagaOrchestrator({ log, owner: 'many' });
+    await Promise.all(Array.from({ length: 40 }, (_, n) => orchestrator.run(saga, { n }, { sagaId: `p-${n}` })));
+    await log.close();
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(40 * 6);
+    const reopened = await FileSagaLog.open(path);
+    for (let n = 0; n < 40; n++) {
+      const records = await reopened.read(`p-${n}`);
+      expect(records.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(verifySagaRecords(records).ok).toBe(true);
+    }
+    await reopened.close();
+  });
+
+  it('detects a torn last line, ignores it, cuts it off and appends cleanly after it', async () => {
+    for (const tail of ['{"sagaId":"t","seq":2,"at":1,"ow', '\0\0\0\0\0\0\0\0\n', '{"sagaId":"t","se\n']) {
+      const path = freshPath();
+      const log = await FileSagaLog.open(path);
+      await log.append([{ sagaId: 't', seq: 0, at: 1, owner: 'o', type: 'saga_started', saga: 's', steps: ['a'] }]);
+      await log.append([{ sagaId: 't', seq: 1, at: 1, owner: 'o', type: 'step_started', step: 'a', attempt: 1 }]);
+      await log.close();
+      const clean = readFileSync(path);
+      appendFileSync(path, tail);
+      const reopened = await FileSagaLog.open(path);
+      expect(reopened.opened.tornBytes).toBe(Buffer.byteLength(tail));
+      expect(readFileSync(path)).toEqual(clean);
+      expect(await reopened.read('t')).toHaveLength(2);
+      expect(await reopened.listUnfinished()).toEqual(['t']);
+      await reopened.append([{ sagaId: 't', seq: 2, at: 1, owner: 'o', type: 'step_completed', step: 'a' }]);
+      await reopened.close();
+      const third = await FileSagaLog.open(path);
+      expect(third.opened.tornBytes).toBe(0);
+      const records = await third.read('t');
+      expect(records.map((r) => r.type)).toEqual(['saga_started', 'step_started', 'step_completed']);
+      expect(verifySagaRecords(records).ok).toBe(true);
+      await third.close();
+    }
+  });
+
+  it('a torn write at any byte of the last line is never misread (property over every cut)', async () => {
+    const path = freshPath();
+    const log = await FileSagaLog.open(path);
+    await log.append([{ sagaId: 'c', seq: 0, at: 1, owner: 'o', type: 'saga_started', saga: 's', steps: ['a'] }]);
+    await log.append([
+      { sagaId: 'c', seq: 1, at: 2, owner: 'o', type: 'step_completed', step: 'a', output: { x: 'ü' } },
+    ]);
+    await log.close();
+    const full = readFileSync(path);
+    const lastStart = full.lastIndexOf(0x0a, full.length - 2) + 1;
+    for (let cut = lastStart; cut < full.length; cut++) {
+      writeFileSync(path, full.subarray(0, cut));
+      const reopened = await FileSagaLog.open(path);
+      const records = await reopened.read('c');
+      expect(records.map((r) => r.seq)).toEqual([0]);
+      expect(reopened.opened.tornBytes).toBe(cut - lastStart);
+      await reopened.close();
+    }
+  });
+
+  it('refuses a damaged line that is not the last, rather than guessing', async () => {
+    const path = freshPath();
+    const log = await FileSagaLog.open(path);
+    for (let seq = 0; seq < 3; seq++) {
+      await log.append([{ sagaId: 'm', seq, at: 1, owner: 'o', type: 'step_started', step: 'a', attempt: seq + 1 }]);
+    }
+    await log.close();
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines[1] = (lines[1] as string).slice(0, 20);
+    writeFileSync(path, lines.join('\n'));
+    const error: unknown = await FileSagaLog.open(path).catch((e: unknown) => e);
+    expect(isSagaLogCorruptError(error)).toBe(true);
+    if (isSagaLogCorruptError(error)) expect(error.position).toBe(2);
+    // The lock was released: after a repair the file opens again.
+    truncateSync(path, 0);
+    const repaired = await FileSagaLog.open(path);
+    await repaired.close();
+  });
+
+  it('verifyLog detects a record edited, removed or moved in the file', async () => {
+    const edits: Record<string, (lines: string[]) => string[]> = {
+      edited: (lines) => lines.map((l, i) => (i === 2 ? l.replace('"doubled":8', '"doubled":9') : l)),
+      removed: (lines) => lines.filter((_, i) => i !== 3),
+      moved: (lines) => [lines[0], lines[1], lines[3], lines[2], ...lines.slice(4)] as string[],
+      'tail removed': (lines) => lines.slice(0, -2),
+    };
+    for (const [name, edit] of Object.entries(edits)) {
+      const path = freshPath();
+      const log = await FileSagaLog.open(path);
+      const orchestrator = new SagaOrchestrator({ log, owner: 'audit' });
+      await orchestrator.run(saga, { n: 4 }, { sagaId: 'audited' });
+      const anchored = await orchestrator.verifyLog('audited');
+      expect(anchored.ok).toBe(true);
+      await log.close();
+      const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+      const edited = edit(lines);
+      expect(edited).not.toEqual(lines);
+      writeFileSync(path, `${edited.join('\n')}\n`);
+      const reopened = await FileSagaLog.open(path);
+      const auditor = new SagaOrchestrator({ log: reopened, owner: 'auditor' });
+      const head = anchored.ok ? anchored.head : '';
+      const verdict = await auditor.verifyLog('audited', { expectedHead: head });
+      expect([name, verdict.ok]).toEqual([name, false]);
+      await reopened.close();
+    }
+  });
+
+  it("one live process per file: a second open is refused, a dead owner's lock is taken over", async () => {
+    const path = freshPath();
+    const log = await FileSagaLog.open(path);
+    await expect(FileSagaLog.open(path)).rejects.toSatisfy(isSagaLogLockedError);
+    await log.close();
+    const again = await FileSagaLog.open(path);
+    await again.close();
+    writeFileSync(`${path}.lock`, String(process.ppid));
+    await expect(FileSagaLog.open(path)).rejects.toSatisfy(isSagaLogLockedError);
+    writeFileSync(`${path}.lock`, '2147483646'); // no such process
+    const takenOver = await FileSagaLog.open(path);
+    await takenOver.close();
+  });
+
+  it('rejects bad arguments', async () => {
+    await expect(FileSagaLog.open('')).rejects.toSatisfy(isValidationError);
+    await expect(FileSagaLog.open(freshPath(), { sync: 'sometimes' as never })).rejects.toSatisfy(isValidationError);
+    await expect(FileSagaLog.open(freshPath(), { clock: 1 as never })).rejects.toSatisfy(isValidationError);
+  });
+
+  it('leases follow the clock it was given', async () => {
+    const clock = new ManualClock();
+    const log = await FileSagaLog.open(freshPath(), { clock });
+    expect((await log.claim('s', 'a', 100)).acquired).toBe(true);
+    expect((await log.claim('s', 'b', 100)).acquired).toBe(false);
+    clock.advance(101);
+    expect((await log.claim('s', 'b', 100)).acquired).toBe(true);
+    await log.close();
+  });
+});
