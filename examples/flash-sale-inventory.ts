@@ -8,7 +8,7 @@
  * `runFlashSale` is the harness: the tests run it against a naive check-then-act store to show what
  * oversell looks like.
  */
-import { ManualClock } from 'system-design-blocks';
+import { ManualClock, seededRandom } from 'system-design-blocks';
 import {
   checkInventoryInvariants,
   Inventory,
@@ -62,17 +62,6 @@ export interface FlashSaleReport {
   readonly simulatedMs: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Fate = 'pay' | 'abandon' | 'paymentFails';
 
 const HOLD_TTL = 120_000;
@@ -85,7 +74,7 @@ const WAVE = 2_000;
  * expects oversell).
  */
 export async function runFlashSale(options: FlashSaleOptions = {}): Promise<FlashSaleReport> {
-  const random = mulberry32(options.seed ?? 2024);
+  const random = seededRandom(options.seed ?? 2024);
   const buyers = options.buyers ?? 100_000;
   const stockPlan = options.stock ?? [
     ['incheon', 600],

@@ -9,7 +9,7 @@
  *
  * Run: `npx tsx examples/notifications.ts`
  */
-import { ManualClock } from 'system-design-blocks';
+import { ManualClock, seededRandom } from 'system-design-blocks';
 import {
   type IdempotentFunction,
   idempotent,
@@ -68,18 +68,6 @@ class ProviderError extends Error {
     super(`${provider} ${status}: ${message}`);
     this.name = 'ProviderError';
   }
-}
-
-/** A seeded random source (mulberry32), so every run prints the same numbers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /**
@@ -183,7 +171,7 @@ export const scenario = defineScenario(import.meta.url, {
   async run({ log, check }) {
     const clock = new ManualClock();
     const seconds = (ms = clock.now()): string => `${(ms / 1000).toFixed(1)}s`;
-    const random = seeded(2024);
+    const random = seededRandom(2024);
 
     // Per-channel settings: the SMS gateway is the slowest, the most expensive and the one that goes down.
     const settings = {

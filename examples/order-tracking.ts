@@ -9,7 +9,7 @@
  *
  * Run: `npx tsx examples/order-tracking.ts`
  */
-import { ManualClock } from 'system-design-blocks';
+import { ManualClock, seededRandom } from 'system-design-blocks';
 import { Cache } from 'system-design-blocks/cache';
 import {
   CircuitBreaker,
@@ -108,18 +108,6 @@ class RegionalLogistics {
   }
 }
 
-/** A seeded random source (mulberry32), so every run prints the same numbers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const BREAKER_TIMEOUT_MS = 200;
 const JP_OUTAGE = { from: 5_000, to: 9_000 };
 const TRAFFIC_MS = 15_000;
@@ -153,7 +141,7 @@ export const scenario = defineScenario(import.meta.url, {
   async run({ log, check }) {
     const clock = new ManualClock();
     const seconds = (ms = clock.now()): string => `${(ms / 1000).toFixed(2)}s`;
-    const random = seeded(11);
+    const random = seededRandom(11);
 
     // Shard by region first (each region's data stays in its region), then by order id within it.
     const regions = {} as Record<Region, RegionalLogistics>;

@@ -4,20 +4,9 @@
  * failing checkout, the half-open probe finds the gateway back and traffic resumes; the parked payments
  * are then settled. Simulated time (ManualClock): 20 s of traffic run in well under a second.
  */
-import { ManualClock } from 'system-design-blocks';
+import { ManualClock, seededRandom } from 'system-design-blocks';
 import { CircuitBreaker, fallback, pipeline, retry, timeout } from 'system-design-blocks/resilience';
 import { defineScenario } from './support/scenario.js';
-
-/** Seeded random source, so the jittered run is the same every time. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Payment {
   readonly id: string;
@@ -63,7 +52,7 @@ export const scenario = defineScenario(import.meta.url, {
     });
     const retries = retry({
       maxAttempts: 3,
-      backoff: { initial: 100, max: 400, jitter: 'full', random: mulberry32(7) },
+      backoff: { initial: 100, max: 400, jitter: 'full', random: seededRandom(7) },
       clock,
     });
     const timeline: string[] = [];

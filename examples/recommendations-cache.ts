@@ -5,7 +5,7 @@
  * model service goes down `staleIfError` keeps the product pages up. Time is a `ManualClock`, so the whole
  * day runs in a moment.
  */
-import { ManualClock } from 'system-design-blocks';
+import { ManualClock, seededRandom } from 'system-design-blocks';
 import { Cache } from 'system-design-blocks/cache';
 import { defineScenario } from './support/scenario.js';
 
@@ -21,18 +21,6 @@ const TTL_MS = 60_000;
 const SWR_MS = 30_000;
 const SIE_MS = 10 * 60_000;
 
-/** A deterministic stand-in for Math.random (mulberry32), so the narrative prints the same numbers every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const scenario = defineScenario(import.meta.url, {
   name: 'recommendations-cache',
   title: 'Recommendation inference behind a cache: one model call per flash sale, answers through an outage',
@@ -40,7 +28,7 @@ export const scenario = defineScenario(import.meta.url, {
   blocks: ['cache'],
   async run({ log, check }) {
     const clock = new ManualClock();
-    const random = seeded(42);
+    const random = seededRandom(42);
 
     // The model service: slow, counted, and able to fail.
     let modelCalls = 0;

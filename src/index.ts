@@ -6,6 +6,8 @@
  *
  * @packageDocumentation
  */
+
+export * from './cache/index.js';
 export {
   AbortedError,
   Backoff,
@@ -33,6 +35,7 @@ export {
   type Subscribe,
   SystemDesignError,
   type SystemDesignErrorOptions,
+  seededRandom,
   sha256Hex,
   systemClock,
   ValidationError,
@@ -42,7 +45,6 @@ export {
 } from './core/index.js';
 export * from './idempotency/index.js';
 export * from './inventory/index.js';
-export * from './sharding/index.js';
 export * from './resilience/index.js';
-export * from './cache/index.js';
 export * from './saga/index.js';
+export * from './sharding/index.js';

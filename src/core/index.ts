@@ -33,3 +33,4 @@ export {
   xxh32,
   xxh64,
 } from './hashing.js';
+export { seededRandom } from './random.js';

@@ -1,18 +1,9 @@
 /** Helpers shared by the idempotency tests: a clock driver, a seeded RNG and a fault-injecting store. */
-import { flushMicrotasks, type ManualClock } from '../../src/core/index.js';
+import { flushMicrotasks, type ManualClock, seededRandom } from '../../src/core/index.js';
 import type { IdempotencyStore } from '../../src/idempotency/index.js';
 
-/** A small seeded PRNG (mulberry32): reproducible fault injection. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG: reproducible fault injection. */
+export const seeded = seededRandom;
 
 /**
  * Runs the clock until `promise` settles: lets pending callbacks run, then wakes the next sleeper. Throws if
