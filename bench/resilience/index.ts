@@ -1,7 +1,8 @@
 /**
  * Resilience benchmark: the breaker's success path against raw opossum (defaults and lean) and cockatiel,
- * a full pipeline (timeout + retry + breaker + bulkhead) against the same peers, and the cost of one
- * failure with 1,000 and 16,000 failures in the rolling window.
+ * a full pipeline (timeout + retry + breaker + bulkhead) against the same peers, each policy alone (where
+ * the pipeline's time goes), and the cost of one failure with 1,000 and 16,000 failures in the rolling
+ * window.
  */
 import {
   circuitBreaker as cockatielBreaker,
@@ -280,6 +281,39 @@ export const benchmark: Benchmark = {
     bareDefaults.shutdown();
     opossumForPipeline.shutdown();
 
+    // 2b. Where the pipeline's time goes: each policy alone, and the four together.
+    log('each policy alone');
+    const alone = {
+      bulkhead: bulkhead({ concurrency: 64, maxQueue: 1_024 }),
+      retry: retry({ maxAttempts: 3 }),
+      breaker: new CircuitBreaker(),
+      timeout: timeout(10_000),
+      pipeline: pipeline(
+        bulkhead({ concurrency: 64, maxQueue: 1_024 }),
+        retry({ maxAttempts: 3 }),
+        new CircuitBreaker(),
+        timeout(10_000),
+      ),
+    };
+    const aloneRows = await compare(
+      [
+        { name: 'bare call', fn: () => ok() },
+        { name: 'bulkhead (a free slot)', fn: () => alone.bulkhead.execute(ok) },
+        { name: 'retry (first attempt succeeds)', fn: () => alone.retry.execute(ok) },
+        { name: 'CircuitBreaker (closed)', fn: () => alone.breaker.execute(ok) },
+        { name: 'timeout (10 s)', fn: () => alone.timeout.execute(ok) },
+        { name: 'all four in a pipeline', fn: () => alone.pipeline.execute(ok) },
+      ],
+      { quick, rounds: quick ? 3 : 21 },
+    );
+    const bareNs = nsOf(aloneRows, 'bare call');
+    tables.push({
+      title: 'Each policy alone, success path (per call)',
+      columns: ['case', 'ns/call', 'ns over a bare call', 'spread %'],
+      rows: aloneRows.map((r) => [r.name, r.nsPerOp, Math.max(0, r.nsPerOp - bareNs), fmt(r.spreadPct)]),
+    });
+    alone.breaker.dispose();
+
     // 3. Failure path with 1,000 and 16,000 failures in the window.
     log('failure path at 1,000 and 16,000 failures in the window');
     const failureRounds = quick ? 3 : 9;
@@ -306,6 +340,7 @@ export const benchmark: Benchmark = {
       data: {
         breaker: breakerRows,
         pipeline: pipelineRows,
+        alone: aloneRows,
         failure: failureData,
         notes: [
           'lean opossum = rollingPercentilesEnabled: false, enableSnapshots: false, timeout: false',

@@ -43,14 +43,33 @@ export interface BulkheadRejectEvent {
  * A slot is held until the call really settles: a caller that aborts, or a timeout outside the bulkhead,
  * gets its rejection at once, but the slot frees only when the abandoned work ends. A queued call whose
  * caller aborts leaves the queue. Build one with {@link bulkhead}.
+ *
+ * A call that finds a free slot and nobody waiting starts at once, without going through p-queue; p-queue
+ * holds the waiting line and starts waiters, in order, in the slots such calls leave free.
  */
 export class Bulkhead implements ResiliencePolicy {
   /** Calls running at once. */
   readonly concurrency: number;
   /** Calls allowed to wait. */
   readonly maxQueue: number;
+  /**
+   * The waiting line. It only ever runs calls that had to wait: its concurrency is kept at the slots the
+   * fast path leaves free whenever someone waits, and it is paused while the fast path holds them all.
+   */
   readonly #queue: PQueue;
+  /** Calls that found a free slot and nobody waiting, running without p-queue. */
+  #direct = 0;
+  /** Resolvers of {@link Bulkhead.onIdle} waiting for the direct calls to end. */
+  #directIdle: (() => void)[] = [];
   readonly #rejected = new Emitter<BulkheadRejectEvent>();
+  readonly #releaseValue = <T>(value: T): T => {
+    this.#release();
+    return value;
+  };
+  readonly #releaseError = (error: unknown): never => {
+    this.#release();
+    throw error;
+  };
 
   /** Subscribes to calls shed because the bulkhead was full. */
   readonly onReject = this.#rejected.subscribe;
@@ -79,7 +98,7 @@ export class Bulkhead implements ResiliencePolicy {
 
   /** Calls running now (their slots are held until they settle). */
   get active(): number {
-    return this.#queue.pending;
+    return this.#direct + this.#queue.pending;
   }
 
   /** Calls waiting for a slot. */
@@ -88,8 +107,18 @@ export class Bulkhead implements ResiliencePolicy {
   }
 
   /** Resolves when no call is running or waiting. */
-  onIdle(): Promise<void> {
-    return this.#queue.onIdle();
+  async onIdle(): Promise<void> {
+    for (;;) {
+      if (this.#direct > 0) {
+        await new Promise<void>((resolve) => {
+          this.#directIdle.push(resolve);
+        });
+      } else if (this.#queue.pending > 0 || this.#queue.size > 0) {
+        await this.#queue.onIdle();
+      } else {
+        return;
+      }
+    }
   }
 
   /**
@@ -121,20 +150,22 @@ export class Bulkhead implements ResiliencePolicy {
   #run<T>(fn: Callee<T>, token: Token | undefined): Promise<T> {
     if (token?.aborted) return Promise.reject(token.reason);
     const queue = this.#queue;
-    const busy = queue.pending >= this.concurrency;
-    if (busy && queue.size >= this.maxQueue) {
+    const waiting = queue.size;
+    const running = this.#direct + queue.pending;
+    if (waiting === 0 && running < this.concurrency) {
+      // A free slot and nobody ahead: take it without p-queue's bookkeeping (ids, task records, events).
+      // The slot is given back when the call itself settles, whatever the caller's signal does.
+      this.#direct++;
+      const settled = callNext(fn, token, 1).then(this.#releaseValue, this.#releaseError) as Promise<T>;
+      return token === undefined ? settled : raceToken(settled, token);
+    }
+    if (running >= this.concurrency && waiting >= this.maxQueue) {
       const error = new BulkheadRejectedError({ concurrency: this.concurrency, maxQueue: this.maxQueue });
-      this.#rejected.emit({ active: queue.pending, queued: queue.size });
+      this.#rejected.emit({ active: running, queued: waiting });
       return Promise.reject(error);
     }
+    this.#limitQueue();
     if (token === undefined) return queue.add(() => callNext(fn, undefined, 1));
-    if (!busy && queue.size === 0) {
-      // p-queue starts the task synchronously: no queue phase to cancel.
-      return raceToken(
-        queue.add(() => callNext(fn, token, 1)),
-        token,
-      );
-    }
     // Queued: p-queue drops the task if this signal aborts before it starts. Once running, the signal is
     // left alone so that p-queue keeps the slot until the call settles.
     const queued = new AbortController();
@@ -151,6 +182,33 @@ export class Bulkhead implements ResiliencePolicy {
       { signal: queued.signal },
     );
     return raceToken(task, token).finally(unsubscribe);
+  }
+
+  /** A direct call settled: give its slot to the first waiter, if any. */
+  #release(): void {
+    this.#direct--;
+    if (this.#queue.size > 0) this.#limitQueue();
+    if (this.#direct === 0 && this.#directIdle.length > 0) {
+      const waiters = this.#directIdle;
+      this.#directIdle = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /**
+   * Lets p-queue start waiters only in the slots the direct calls leave free. Needed only while someone
+   * waits: no direct call starts then (they would overtake the line), so the limit only grows until the
+   * line is empty, and each direct call that ends raises it by one, which starts the next waiter.
+   */
+  #limitQueue(): void {
+    const queue = this.#queue;
+    const free = this.concurrency - this.#direct;
+    if (free === 0) {
+      queue.pause();
+      return;
+    }
+    if (queue.concurrency !== free) queue.concurrency = free;
+    if (queue.isPaused) queue.start();
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * A circuit breaker on opossum. Opossum keeps the rolling window of outcomes and decides when the failure
  * rate trips the breaker; this class runs it lean (no latency percentiles, no snapshot timer, no bucket
- * or reset timers of its own, a constant-time `stats`) and owns what needs the injectable clock: bucket
- * rotation, the open period, the half-open probe and per-call timeouts.
+ * or reset timers of its own, a constant-time `stats`), runs the calls itself and records them in
+ * opossum's window (see `LeanOpossum`), and owns what needs the injectable clock: bucket rotation, the
+ * open period, the half-open probe and per-call timeouts.
  *
  * Each closed period gets a fresh opossum instance. When it trips, the instance is shut down, so results
  * of calls started before a state change land on a dead instance and cannot flip the new state.
@@ -36,7 +37,7 @@ import {
   wrapWith,
 } from './internal.js';
 import type { PolicyFn, ResiliencePolicy } from './policy.js';
-import { guardedCall } from './timeout.js';
+import { TimeLimits } from './timeout.js';
 
 /** The state of a breaker: `closed` lets calls through, `open` fails fast, `halfOpen` lets one probe through. */
 export type CircuitState = 'closed' | 'open' | 'halfOpen';
@@ -53,7 +54,10 @@ export interface ResetAfterOptions {
 
 /** Counts of the rolling window. */
 export interface CircuitWindowCounts {
-  /** Calls started in the window (opossum's `fires`), including calls still running. */
+  /**
+   * Calls in the window (opossum's `fires`): the calls running now, and the calls that settled within the
+   * window, each counted in the bucket where it settled.
+   */
   readonly calls: number;
   /** Calls that succeeded, or failed with an error that does not count as a failure. */
   readonly successes: number;
@@ -252,21 +256,56 @@ const ISOLATED: InternalState = Object.freeze({ kind: 'isolated' });
 const DISPOSED: InternalState = Object.freeze({ kind: 'disposed' });
 const EMPTY_WINDOW: CircuitWindowStats = Object.freeze({ calls: 0, successes: 0, failures: 0, failureRate: 0 });
 
-type OpossumAction = (fn: Callee<unknown>, token: Token | undefined) => Promise<unknown>;
-type OpossumBreaker = Opossum<[Callee<unknown>, Token | undefined], unknown>;
-
 /**
- * Opossum with a lean `stats`. Opossum reads `stats` on every failure to apply its trip rule, and its
- * getter rebuilds every counter of every bucket plus nine percentile fields each time (tens of
- * microseconds on a slow machine). The trip rule only needs the window's sums, so this getter adds up the
- * counters of the buckets and nothing else: constant time, whatever the number of failures in the window.
+ * Opossum as the breaker's window and judge: opossum keeps the window's buckets and applies its trip rule
+ * to every failure. This subclass adds two things.
+ *
+ * A lean `stats`. Opossum reads `stats` on every failure to apply its trip rule, and its getter rebuilds
+ * every counter of every bucket plus nine percentile fields each time (tens of microseconds on a slow
+ * machine). The trip rule only needs the window's sums, so this getter adds up the counters of the buckets
+ * and nothing else: constant time, whatever the number of failures in the window.
+ *
+ * A fast path for calls that succeed. Opossum's `fire` wraps every call in a promise, two handlers, two
+ * events and three clock reads, more than a whole pipeline of the other policies costs; so the breaker
+ * runs calls itself. A running call counts as a fire (as in `fire`, which counts a call when it starts).
+ * A call that succeeds, or fails with an error that does not count (opossum's filtered errors), is
+ * counted as a fire and a success of the current bucket; successes are tallied here and added to opossum's
+ * current bucket before it rotates, so the current bucket reads the same either way. A call that fails is
+ * replayed through `fire`, so opossum counts the fire and the failure and applies its trip rule exactly as
+ * for a call it had run itself, before the caller sees the error.
  */
-class LeanOpossum extends Opossum<[Callee<unknown>, Token | undefined], unknown> {}
+class LeanOpossum extends Opossum<[unknown], unknown> {
+  // The counters are set right after construction; `stats` reads them as 0 while opossum's constructor runs.
+  /** Calls running, counted as fires. */
+  declare running: number;
+  /** Successes of the current bucket not yet added to it (each is also a fire). */
+  declare succeeded: number;
+  /** Records a token-less call that succeeded and passes its value on. */
+  declare onValue: <T>(value: T) => T;
+  /** Records a token-less call that failed, and rejects with its error. */
+  declare onError: (error: unknown) => Promise<never>;
 
-function sumWindow(window: readonly Opossum.Bucket[]): Opossum.Stats {
-  let fires = 0;
+  /** Adds the tallied successes to the current bucket; called before the buckets rotate. */
+  flush(): void {
+    const n = this.succeeded;
+    if (n === 0) return;
+    this.succeeded = 0;
+    const current = this.status.window[0];
+    if (current === undefined) return;
+    current.fires += n;
+    current.successes += n;
+  }
+}
+
+/** Opossum's action: only replayed failures go through `fire`, so it rejects with the failure. */
+function replayFailure(error: unknown): Promise<never> {
+  return Promise.reject(error);
+}
+
+function sumWindow(window: readonly Opossum.Bucket[], running: number, succeeded: number): Opossum.Stats {
+  let fires = running + succeeded;
   let failures = 0;
-  let successes = 0;
+  let successes = succeeded;
   let rejects = 0;
   let timeouts = 0;
   for (const bucket of window) {
@@ -295,7 +334,7 @@ function sumWindow(window: readonly Opossum.Bucket[]): Opossum.Stats {
 // A getter, not a class accessor: the typings declare `stats` as a property.
 Object.defineProperty(LeanOpossum.prototype, 'stats', {
   get(this: LeanOpossum): Opossum.Stats {
-    return sumWindow(this.status.window);
+    return sumWindow(this.status.window, this.running || 0, this.succeeded || 0);
   },
 });
 
@@ -347,7 +386,8 @@ function validateSnapshot(value: unknown, argument: string): CircuitBreakerSnaps
  * read) after the open period has elapsed on the breaker's clock. On a `ManualClock` (or any clock
  * but the system one) the window's buckets rotate from `clock.now()` on each call and the breaker holds
  * no timer; on the system clock they rotate on one unref'd timer that runs only while calls come in and
- * the breaker is closed. A per-call `timeout` holds one timer per running call.
+ * the breaker is closed. A per-call `timeout` holds one timer for all the running calls (see
+ * {@link TimeoutPolicy}).
  *
  * @typeParam F - Type of the fallback result, `never` without a fallback.
  * @example
@@ -380,6 +420,7 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
   readonly window: number;
   /** Time limit per call, in ms, or `undefined`. */
   readonly timeoutMs: number | undefined;
+  readonly #limits: TimeLimits | undefined;
 
   readonly #clock: Clock;
   readonly #buckets: number;
@@ -388,12 +429,10 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
   readonly #isFailure: ((error: unknown) => boolean) | undefined;
   readonly #fallback: ((error: unknown) => F | PromiseLike<F>) | undefined;
   readonly #rotator = new EventEmitter();
-  readonly #action: OpossumAction;
-  readonly #errorFilter: (error: unknown, fn?: unknown, token?: Token) => boolean;
 
   #state: InternalState = CLOSED;
   /** The live opossum instance; defined exactly while closed. */
-  #opossum: OpossumBreaker | undefined;
+  #opossum: LeanOpossum | undefined;
   #nextRotation = 0;
   /** True on the system clock: bucket rotation then runs on a timer instead of a clock read per call. */
   readonly #ticked: boolean;
@@ -474,10 +513,9 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
     if (typeof this.#clock !== 'object' || this.#clock === null || typeof this.#clock.now !== 'function') {
       invalid('options.clock', 'a Clock', this.#clock);
     }
+    this.#limits = this.timeoutMs === undefined ? undefined : new TimeLimits(this.timeoutMs, this.#clock);
     const initial = o.initialState === undefined ? undefined : validateSnapshot(o.initialState, 'options.initialState');
 
-    this.#action = (fn, token) => this.#invoke(fn, token);
-    this.#errorFilter = (error, _fn, token) => !this.#countsAsFailure(error, token);
     this.#restore(initial);
   }
 
@@ -645,22 +683,37 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
       if (now >= this.#nextRotation) this.#rotate(now);
     }
     if (this.#fallback === undefined && this.#succeeded.size === 0 && this.#failed.size === 0) {
-      return opossum.fire(fn as Callee<unknown>, token) as Promise<T>;
+      return this.#record(opossum, fn, token);
     }
     const startedAt = this.#clock.now();
-    return this.#observe(opossum.fire(fn as Callee<unknown>, token) as Promise<T>, token, startedAt, false);
+    return this.#observe(this.#record(opossum, fn, token), token, startedAt, false);
   }
 
-  /** What opossum runs: the call, raced with its token, under the per-call timeout when there is one. */
+  /** Runs a call of the closed period of `opossum` and records its outcome in opossum's window. */
+  #record<T>(opossum: LeanOpossum, fn: Callee<T>, token: Token | undefined): Promise<T> {
+    opossum.running++;
+    const call = this.#invoke(fn as Callee<unknown>, token) as Promise<T>;
+    if (token === undefined) return call.then(opossum.onValue, opossum.onError);
+    return call.then(opossum.onValue, (error: unknown) => this.#settleFailure(opossum, error, token));
+  }
+
+  /**
+   * A call failed: a failure that counts is replayed through opossum's `fire` (opossum counts it and may
+   * trip, before the caller sees the error); one that does not count is recorded as opossum records a
+   * filtered error, as a success. A call of a closed period that has ended is not recorded.
+   */
+  #settleFailure(opossum: LeanOpossum, error: unknown, token: Token | undefined): Promise<never> {
+    opossum.running--;
+    if (opossum !== this.#opossum) return Promise.reject(error);
+    if (this.#countsAsFailure(error, token)) return opossum.fire(error) as Promise<never>;
+    opossum.succeeded++;
+    return Promise.reject(error);
+  }
+
+  /** Runs the call: raced with its token, under the per-call timeout when there is one. */
   #invoke(fn: Callee<unknown>, token: Token | undefined): Promise<unknown> {
-    if (this.timeoutMs !== undefined) {
-      return guardedCall(
-        fn,
-        token,
-        this.timeoutMs,
-        this.#clock,
-        this.#timedOut.size === 0 ? undefined : this.#notifyTimeout,
-      );
+    if (this.#limits !== undefined) {
+      return this.#limits.run(fn, token, this.#timedOut.size === 0 ? undefined : this.#notifyTimeout);
     }
     return raceToken(callNext(fn, token, 1), token);
   }
@@ -771,7 +824,7 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
   }
 
   /** Opossum tripped: freeze its window, shut it down (clearing its reset timer) and open. */
-  #tripped(opossum: OpossumBreaker): void {
+  #tripped(opossum: LeanOpossum): void {
     if (opossum !== this.#opossum) return;
     this.#retireOpossum();
     this.#open('failureRate', this.#clock.now(), this.#frozenWindow);
@@ -815,7 +868,7 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
             },
           }),
     });
-    const opossum: OpossumBreaker = new LeanOpossum(this.#action, {
+    const opossum = new LeanOpossum(replayFailure, {
       ...common,
       name: this.name,
       status,
@@ -823,8 +876,15 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
       errorThresholdPercentage: this.failureThreshold,
       volumeThreshold: this.minimumCalls,
       allowWarmUp: false,
-      errorFilter: this.#errorFilter,
     });
+    opossum.running = 0;
+    opossum.succeeded = 0;
+    opossum.onValue = <T>(value: T): T => {
+      opossum.running--;
+      if (opossum === this.#opossum) opossum.succeeded++;
+      return value;
+    };
+    opossum.onError = (error) => this.#settleFailure(opossum, error, undefined);
     opossum.on('open', () => this.#tripped(opossum));
     this.#opossum = opossum;
     this.#frozenWindow = EMPTY_WINDOW;
@@ -872,6 +932,7 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
   #rotate(now: number): void {
     const behind = Math.floor((now - this.#nextRotation) / this.#bucketMs) + 1;
     const rotations = Math.min(behind, this.#buckets);
+    this.#opossum?.flush();
     for (let i = 0; i < rotations; i++) this.#rotator.emit('rotate');
     this.#nextRotation += behind * this.#bucketMs;
   }
