@@ -121,21 +121,35 @@ const charts: Record<string, (result: StoredResult) => Promise<string | undefine
     return `![Cache hit ratio vs entries on the OLTP trace](${path})`;
   },
   async resilience(result) {
-    const table = findTable(result, 'Breaker alone');
-    if (!table) return undefined;
-    const nsColumn = table.columns.find((c) => c.startsWith('ns/')) ?? 'ns/call';
-    const values = rowsOf(table).map((r) => ({ case: String(r.case), ns: num(r[nsColumn]) }));
+    // Each policy alone (this block), then the breaker and the full pipeline next to opossum and cockatiel.
+    const groups: [string, string][] = [
+      ['Each policy alone', 'each policy, this block'],
+      ['Breaker alone', 'breaker vs peers'],
+      ['Full pipeline', 'full pipeline vs peers'],
+    ];
+    const values = groups.flatMap(([title, group]) => {
+      const table = findTable(result, title);
+      if (!table) return [];
+      const nsColumn = table.columns.find((c) => c.startsWith('ns/')) ?? 'ns/call';
+      return rowsOf(table).map((r) => ({ group, case: String(r.case), ns: num(r[nsColumn]) }));
+    });
+    if (values.length === 0) return undefined;
     const path = await renderChart('resilience-overhead.svg', {
       title: 'Success-path cost per call, ns (lower is better)',
       data: { values },
-      width: 420,
-      mark: 'bar',
-      encoding: {
-        y: { field: 'case', type: 'nominal', title: null, sort: '-x' },
-        x: { field: 'ns', type: 'quantitative', title: 'ns per call' },
+      facet: { row: { field: 'group', type: 'nominal', title: null, sort: groups.map(([, g]) => g) } },
+      resolve: { scale: { x: 'independent', y: 'independent' } },
+      spec: {
+        width: 420,
+        mark: 'bar',
+        encoding: {
+          y: { field: 'case', type: 'nominal', title: null, sort: '-x', axis: { labelLimit: 320 } },
+          x: { field: 'ns', type: 'quantitative', title: 'ns per call' },
+          color: { field: 'group', type: 'nominal', legend: null },
+        },
       },
     });
-    return `![Per-call overhead of the breaker vs opossum and cockatiel](${path})`;
+    return `![Per-call overhead of each resilience policy, and of the breaker and pipeline vs opossum and cockatiel](${path})`;
   },
   async inventory(result) {
     const table = findTable(result, 'reservations/s');
