@@ -450,7 +450,7 @@ class BuilderImpl {
       steps,
       groups,
       byName: new Map(steps.map((s) => [s.name, s])),
-      stepNames: steps.map((s) => s.name),
+      stepNames: Object.freeze(steps.map((s) => s.name)),
       compensationRetry: retryPolicy(draft.options.compensationRetry, 10, 'options.compensationRetry'),
     });
     return new Saga(spec);

@@ -5,7 +5,14 @@ import { type Clock, systemClock } from '../core/index.js';
 import { assertNonEmptyString, invalid, optionsObject } from '../core/validation.js';
 import { SagaLogClosedError, SagaLogConflictError } from './errors.js';
 import { assertEntries, deepFreeze, SagaLeaseTable } from './internal.js';
-import { isTerminalSagaRecord, SAGA_GENESIS_HASH, type SagaEntry, type SagaRecord, sealSagaRecord } from './records.js';
+import {
+  isTerminalSagaRecord,
+  SAGA_GENESIS_HASH,
+  type SagaEntry,
+  type SagaRecord,
+  sealWithText,
+  vouchFor,
+} from './records.js';
 
 /** The answer to a {@link SagaLog.claim}. */
 export type SagaClaim =
@@ -75,10 +82,33 @@ export interface MemorySagaLogOptions {
 }
 
 interface MemorySaga {
+  readonly id: string;
   readonly entries: SagaEntry[];
   /** The sealed prefix of `entries`: sealing waits until someone reads. */
   readonly records: SagaRecord[];
   finished: boolean;
+  /** Bumped each time the saga finishes: tells its current place in the retirement queue from stale ones. */
+  retired: number;
+  /** The frozen list `read` last handed out; handed out again until the saga grows. */
+  view: readonly SagaRecord[] | undefined;
+}
+
+/**
+ * The operations of a {@link MemorySagaLog} without the promise around them, for the orchestrator of this
+ * package: an in-memory store has nothing to wait for, so the steps of a saga need not wait either. Same
+ * checks, same errors (thrown).
+ */
+export interface SyncSagaLog {
+  append(entries: readonly SagaEntry[]): number;
+  claim(sagaId: string, owner: string, leaseMs: number): SagaClaim;
+  release(sagaId: string, owner: string): boolean;
+}
+
+let syncOf: (log: SagaLog) => SyncSagaLog | undefined = () => undefined;
+
+/** The synchronous operations of `log` when it is a {@link MemorySagaLog} of this package, else `undefined`. */
+export function syncSagaLog(log: SagaLog): SyncSagaLog | undefined {
+  return syncOf(log);
 }
 
 /**
@@ -100,10 +130,28 @@ interface MemorySaga {
  */
 export class MemorySagaLog implements SagaLog {
   readonly #sagas = new Map<string, MemorySaga>();
-  readonly #finished = new Set<string>();
+  /** Finished sagas, oldest first, as `[saga, its retired count]` pairs from `#head` on (stale pairs skipped). */
+  #finishedQueue: (MemorySaga | number)[] = [];
+  #head = 0;
+  #finished = 0;
   readonly #leases: SagaLeaseTable;
   readonly #maxFinished: number;
   #closed = false;
+  readonly #sync: SyncSagaLog = {
+    append: (entries) => this.#append(entries),
+    claim: (sagaId, owner, leaseMs) => {
+      this.#checkOpen();
+      return this.#leases.claim(sagaId, owner, leaseMs);
+    },
+    release: (sagaId, owner) => {
+      this.#checkOpen();
+      return this.#leases.release(sagaId, owner);
+    },
+  };
+
+  static {
+    syncOf = (log) => (#sync in log ? log.#sync : undefined);
+  }
 
   /**
    * @param options - Clock and retention; validated here.
@@ -124,7 +172,16 @@ export class MemorySagaLog implements SagaLog {
   }
 
   /** {@inheritDoc SagaLog.append} */
-  async append(entries: readonly SagaEntry[]): Promise<number> {
+  append(entries: readonly SagaEntry[]): Promise<number> {
+    // Not `async`: this sits on every step's path, and a settled promise is all it needs.
+    try {
+      return Promise.resolve(this.#append(entries));
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
+  }
+
+  #append(entries: readonly SagaEntry[]): number {
     this.#checkOpen();
     assertEntries(entries);
     const first = entries[0] as SagaEntry;
@@ -132,15 +189,17 @@ export class MemorySagaLog implements SagaLog {
     let saga = this.#sagas.get(sagaId);
     const version = saga?.entries.length ?? 0;
     if (first.seq !== version) throw new SagaLogConflictError(sagaId, first.seq, version);
+    // All before storing any: a cycle refuses the whole batch.
+    for (let i = 0; i < entries.length; i++) deepFreeze(entries[i]);
     if (saga === undefined) {
-      saga = { entries: [], records: [], finished: false };
+      saga = { id: sagaId, entries: [], records: [], finished: false, retired: 0, view: undefined };
       this.#sagas.set(sagaId, saga);
     }
     const wasFinished = saga.finished;
-    for (const entry of entries) saga.entries.push(deepFreeze(entry));
+    for (let i = 0; i < entries.length; i++) saga.entries.push(entries[i] as SagaEntry);
     saga.finished = isTerminalSagaRecord(entries[entries.length - 1] as SagaEntry);
-    if (saga.finished) this.#retire(sagaId);
-    else if (wasFinished) this.#finished.delete(sagaId);
+    if (saga.finished) this.#retire(saga, wasFinished);
+    else if (wasFinished) this.#finished--;
     return saga.entries.length;
   }
 
@@ -151,22 +210,34 @@ export class MemorySagaLog implements SagaLog {
     const saga = this.#sagas.get(sagaId);
     if (saga === undefined) return [];
     const { entries, records } = saga;
+    if (saga.view !== undefined && saga.view.length === entries.length) return saga.view; // unchanged since
     for (let i = records.length; i < entries.length; i++) {
-      records.push(Object.freeze(sealSagaRecord(entries[i] as SagaEntry, records[i - 1]?.hash ?? SAGA_GENESIS_HASH)));
+      // The entry is deep-frozen, so the sealed record is too once its own fields are.
+      const prev = records[i - 1]?.hash ?? SAGA_GENESIS_HASH; // a digest: computed here
+      records.push(Object.freeze(sealWithText(entries[i] as SagaEntry, prev, true).record));
     }
-    return Object.freeze(records.slice());
+    saga.view = vouchFor(records.slice()); // sealed here from frozen entries: intact
+    return saga.view;
   }
 
   /** {@inheritDoc SagaLog.claim} */
-  async claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
-    this.#checkOpen();
-    return this.#leases.claim(sagaId, owner, leaseMs);
+  claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
+    try {
+      this.#checkOpen();
+      return Promise.resolve(this.#leases.claim(sagaId, owner, leaseMs));
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
   }
 
   /** {@inheritDoc SagaLog.release} */
-  async release(sagaId: string, owner: string): Promise<boolean> {
-    this.#checkOpen();
-    return this.#leases.release(sagaId, owner);
+  release(sagaId: string, owner: string): Promise<boolean> {
+    try {
+      this.#checkOpen();
+      return Promise.resolve(this.#leases.release(sagaId, owner));
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
   }
 
   /** {@inheritDoc SagaLog.listUnfinished} */
@@ -182,14 +253,26 @@ export class MemorySagaLog implements SagaLog {
     this.#closed = true;
   }
 
-  #retire(sagaId: string): void {
-    this.#finished.delete(sagaId);
-    this.#finished.add(sagaId);
-    while (this.#finished.size > this.#maxFinished) {
-      const oldest = this.#finished.values().next().value as string;
-      this.#finished.delete(oldest);
-      this.#sagas.delete(oldest);
-      this.#leases.forget(oldest);
+  /** Queues a saga that just finished (again) and drops the oldest finished ones beyond the limit. */
+  #retire(saga: MemorySaga, wasFinished: boolean): void {
+    if (!wasFinished) this.#finished++;
+    saga.retired++;
+    const queue = this.#finishedQueue;
+    queue.push(saga, saga.retired);
+    while (this.#finished > this.#maxFinished) {
+      const oldest = queue[this.#head] as MemorySaga;
+      const retired = queue[this.#head + 1] as number;
+      this.#head += 2;
+      // Skip a pair made stale by a later finish, or by the saga being written to again.
+      if (!oldest.finished || oldest.retired !== retired) continue;
+      oldest.retired = -1; // dropped: no pair can match it any more
+      this.#finished--;
+      this.#sagas.delete(oldest.id);
+      this.#leases.forget(oldest.id);
+    }
+    if (this.#head > 1_024 && this.#head * 2 > queue.length) {
+      this.#finishedQueue = queue.slice(this.#head);
+      this.#head = 0;
     }
   }
 

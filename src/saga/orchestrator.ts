@@ -38,8 +38,8 @@ import {
   SagaStateError,
   SagaStepTimeoutError,
 } from './errors.js';
-import { deepFreeze } from './internal.js';
-import type { SagaLog } from './log.js';
+import { deepFreeze, frozenEntry } from './internal.js';
+import { type SagaLog, type SyncSagaLog, syncSagaLog } from './log.js';
 import {
   type SagaEntry,
   type SagaErrorInfo,
@@ -137,7 +137,9 @@ export interface SagaRunOptions {
 export interface SagaRecoverOptions {
   /**
    * Sagas driven at once. Each waits on its log writes and its services, so a large recovery goes faster with
-   * more in flight; fewer spare the downstream services right after a restart. @defaultValue 64
+   * more in flight (a file log then writes their records together, one synchronized write for many); fewer
+   * spare the downstream services right after a restart. Beyond a few hundred, more only holds more in memory.
+   * @defaultValue 256
    */
   readonly concurrency?: number;
   /** Stops starting sagas and stops the ones being driven; `recover` then rejects with the reason. @defaultValue undefined */
@@ -208,8 +210,12 @@ export interface SagaVerifyOptions {
 /** What a {@link Drive} needs from its orchestrator. */
 interface DriveHost {
   readonly log: SagaLog;
+  /** The log's synchronous operations, when it has them (a MemorySagaLog). */
+  readonly sync: SyncSagaLog | undefined;
   readonly owner: string;
   timestamp(): number;
+  /** True when some event has a listener. */
+  listening(): boolean;
   emit(entry: SagaEntry): void;
 }
 
@@ -283,8 +289,63 @@ class Drive {
   /** Builds the next entry and applies it to the state at once (a failed write stops the drive anyway). */
   #entry(body: SagaRecordBody): SagaEntry {
     const state = this.state;
-    const meta = { sagaId: state.sagaId, seq: state.version, at: this.host.timestamp(), owner: this.host.owner };
-    const entry = Object.assign(meta, body) as SagaEntry;
+    const host = this.host;
+    let entry: SagaEntry;
+    // One object literal per common type (a fixed shape, no copying); the rest are rare.
+    switch (body.type) {
+      case 'step_started':
+        entry = Object.freeze({
+          sagaId: state.sagaId,
+          seq: state.version,
+          at: host.timestamp(),
+          owner: host.owner,
+          type: 'step_started',
+          step: body.step,
+          attempt: body.attempt,
+        });
+        break;
+      case 'step_completed':
+        // The output is a deep-frozen copy (jsonCopy): freezing the entry freezes it whole.
+        entry = Object.freeze(
+          body.output === undefined
+            ? {
+                sagaId: state.sagaId,
+                seq: state.version,
+                at: host.timestamp(),
+                owner: host.owner,
+                type: body.type,
+                step: body.step,
+              }
+            : {
+                sagaId: state.sagaId,
+                seq: state.version,
+                at: host.timestamp(),
+                owner: host.owner,
+                type: body.type,
+                step: body.step,
+                output: body.output,
+              },
+        );
+        break;
+      case 'saga_completed':
+        entry = Object.freeze({
+          sagaId: state.sagaId,
+          seq: state.version,
+          at: host.timestamp(),
+          owner: host.owner,
+          type: body.type,
+        });
+        break;
+      default:
+        entry = frozenEntry({
+          sagaId: state.sagaId,
+          seq: state.version,
+          at: host.timestamp(),
+          owner: host.owner,
+          ...body,
+        });
+    }
+    // Every entry is frozen whole (listeners get it too), so the log need not walk it to freeze it.
     state.apply(entry);
     return entry;
   }
@@ -300,10 +361,11 @@ class Drive {
   }
 
   /**
-   * Writes `body`, after any deferred entries, and resolves once it is durable. Writes go out one after the
-   * other: parallel steps share one version line.
+   * Writes `body`, after any deferred entries. Returns `undefined` when the write is already done (a log that
+   * writes synchronously, see `syncSagaLog`), else a promise that resolves once it is durable. Writes go out
+   * one after the other: parallel steps share one version line.
    */
-  append(body: SagaRecordBody): Promise<void> {
+  append(body: SagaRecordBody): Promise<unknown> | undefined {
     this.throwIfStopped();
     const entry = this.#entry(body);
     let entries: SagaEntry[];
@@ -313,7 +375,24 @@ class Drive {
       entries.push(entry);
       this.#deferred = [];
     }
-    if (!this.concurrent && this.#pending === 0) return this.#write(entries);
+    const sync = this.host.sync;
+    if (sync !== undefined) {
+      try {
+        sync.append(entries);
+      } catch (error: unknown) {
+        this.stop(error); // as in #write
+        throw error;
+      }
+      if (this.host.listening()) for (const e of entries) this.host.emit(e);
+      return undefined;
+    }
+    if (!this.concurrent && this.#pending === 0) {
+      if (this.#stopped) return Promise.reject(this.#reason);
+      // Alone, with nobody listening: the log's own promise will do. Nothing else runs that a failed write
+      // would have to stop: the error reaches `#execute` through the caller.
+      if (!this.host.listening()) return this.host.log.append(entries);
+      return this.#write(entries);
+    }
     const run = (): Promise<void> => this.#write(entries);
     const p = this.#pending === 0 ? run() : this.#tail.then(run);
     this.#pending++;
@@ -341,15 +420,19 @@ class Drive {
   }
 
   /**
-   * Outputs of the steps in groups before `group`, frozen; the same object for every step of a group. Built
-   * from the previous group's object, since earlier outputs never change once a later group runs.
+   * Outputs of the steps in groups before `group`, frozen; the same object for every step of a group (earlier
+   * outputs never change once a later group runs). Built on demand, straight from the state.
    */
   outputsBefore(group: number): SagaAnyOutputs {
     let outputs = this.#outputsByGroup[group];
     if (outputs === undefined) {
-      const o: Record<string, unknown> = group > 0 ? { ...this.outputsBefore(group - 1) } : {};
-      for (const step of this.spec.groups[group - 1] ?? []) {
-        if (Object.hasOwn(this.state.outputs, step.name)) o[step.name] = this.state.outputs[step.name];
+      const o: Record<string, unknown> = {};
+      const all = this.state.outputs;
+      const steps = this.spec.steps;
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i] as StepSpec;
+        if (step.group >= group) break;
+        if (Object.hasOwn(all, step.name)) o[step.name] = all[step.name];
       }
       outputs = Object.freeze(o);
       this.#outputsByGroup[group] = outputs;
@@ -367,10 +450,10 @@ class StepContext implements AnyStepContext {
   readonly sagaName: string;
   readonly step: string;
   readonly input: unknown;
-  readonly outputs: SagaAnyOutputs;
   readonly idempotencyKey: string;
   readonly attempt: number;
   readonly #drive: Drive;
+  readonly #group: number;
   readonly #signal: AbortSignal | undefined;
 
   constructor(drive: Drive, step: StepSpec, attempt: number, signal: AbortSignal | undefined) {
@@ -379,11 +462,16 @@ class StepContext implements AnyStepContext {
     this.sagaName = state.sagaName;
     this.step = step.name;
     this.input = state.input;
-    this.outputs = drive.outputsBefore(step.group);
     this.idempotencyKey = `${state.sagaId}:${step.name}`;
     this.attempt = attempt;
     this.#drive = drive;
+    this.#group = step.group;
     this.#signal = signal;
+  }
+
+  /** Built on first use, once per group: many steps never look at the outputs before them. */
+  get outputs(): SagaAnyOutputs {
+    return this.#drive.outputsBefore(this.#group);
   }
 
   get signal(): AbortSignal {
@@ -405,18 +493,24 @@ class CompensationContext extends StepContext {
 
 type ContextClass = new (drive: Drive, step: StepSpec, attempt: number, signal: AbortSignal | undefined) => StepContext;
 
+/** A step's `run` or `compensate`, as the orchestrator calls it. */
+type StepFunction = (context: StepContext) => unknown;
+
 const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_RECOVERY_CONCURRENCY = 256;
 
 function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
+/** {@link quickJsonCopy}'s answer when the value needs the full check. */
+const NOT_QUICK: unique symbol = Symbol('not quick');
+
 /**
- * A frozen JSON copy of `value`; `undefined` when `value` is. Primitives and flat plain objects of
- * primitives (most step outputs) are copied in one pass; anything else is checked by `canonicalJson` and
- * copied through its text, so both paths accept exactly the same values.
+ * {@link jsonCopy} for the values most steps return (nothing, a primitive, a flat object of primitives), or
+ * `NOT_QUICK` for anything else.
  */
-function jsonCopy(value: unknown, argument: string): JsonValue | undefined {
+function quickJsonCopy(value: unknown): JsonValue | undefined | typeof NOT_QUICK {
   switch (typeof value) {
     case 'undefined':
       return undefined;
@@ -424,25 +518,36 @@ function jsonCopy(value: unknown, argument: string): JsonValue | undefined {
     case 'boolean':
       return value;
     case 'number':
-      if (Number.isFinite(value)) return value;
-      break;
-    case 'object': {
-      if (value === null) return null;
-      const flat = flatCopy(value);
-      if (flat !== undefined) return flat;
-      break;
-    }
+      return Number.isFinite(value) ? value : NOT_QUICK;
+    case 'object':
+      return value === null ? null : (flatCopy(value) ?? NOT_QUICK);
     default:
-      break;
+      return NOT_QUICK;
   }
+}
+
+/**
+ * A frozen JSON copy of `value`, object keys in sorted order; `undefined` when `value` is. Primitives and flat
+ * plain objects of primitives (most step outputs) are copied in one pass; anything else is checked by
+ * `canonicalJson` and copied through its text, so both paths accept exactly the same values. Sorted keys
+ * make the records' JSON canonical as it stands, so sealing them is a plain `JSON.stringify`.
+ */
+function jsonCopy(value: unknown, argument: string): JsonValue | undefined {
+  const quick = quickJsonCopy(value);
+  if (quick !== NOT_QUICK) return quick;
   return deepFreeze(JSON.parse(canonicalJson(value, argument)) as JsonValue);
 }
 
-/** A frozen copy of a plain object whose values are all JSON primitives, or `undefined` for anything else. */
+/**
+ * A frozen copy of a plain object whose values are all JSON primitives, or `undefined` for anything else.
+ * (Symbol keys are dropped, as `canonicalJson` drops them.)
+ */
 function flatCopy(value: object): JsonValue | undefined {
   const proto: unknown = Object.getPrototypeOf(value);
   if ((proto !== Object.prototype && proto !== null) || Array.isArray(value)) return undefined;
-  const copy: Record<string, JsonValue> = {};
+  let copy: Record<string, JsonValue> = {};
+  let last: string | undefined;
+  let sorted = true;
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
     if (key === '__proto__') return undefined; // an own "__proto__" (from JSON.parse): copy it the safe way
@@ -451,9 +556,26 @@ function flatCopy(value: object): JsonValue | undefined {
     if (typeof v === 'string' || typeof v === 'boolean' || v === null) copy[key] = v;
     else if (typeof v === 'number' && Number.isFinite(v)) copy[key] = v;
     else return undefined;
+    if (last !== undefined && !(last < key)) sorted = false;
+    last = key;
   }
-  // Symbol keys and non-enumerable properties are not JSON; let the full check name them.
-  if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+  if (!sorted) {
+    // Few keys: an insertion sort, without the work arrays of Array.prototype.sort.
+    const keys = Object.keys(copy);
+    if (keys.length > 16) keys.sort();
+    for (let i = 1; i < keys.length; i++) {
+      const key = keys[i] as string;
+      let j = i - 1;
+      while (j >= 0 && (keys[j] as string) > key) {
+        keys[j + 1] = keys[j] as string;
+        j--;
+      }
+      keys[j + 1] = key;
+    }
+    const unsorted = copy;
+    copy = {};
+    for (const key of keys) copy[key] = unsorted[key] as JsonValue;
+  }
   return Object.freeze(copy);
 }
 
@@ -504,6 +626,9 @@ export class SagaOrchestrator {
   #beating = false;
   readonly #host: DriveHost;
 
+  readonly #emitters: readonly { readonly size: number }[];
+  /** The log's synchronous operations, when it has them: nothing to await then. */
+  readonly #sync: SyncSagaLog | undefined;
   readonly #entry = new Emitter<SagaEntry>();
   readonly #sagaStarted = new Emitter<SagaEntryOf<'saga_started'>>();
   readonly #stepStarted = new Emitter<SagaEntryOf<'step_started'>>();
@@ -577,7 +702,32 @@ export class SagaOrchestrator {
       staged.set(spec.name, spec);
     });
     for (const [name, spec] of staged) this.#sagas.set(name, spec);
-    this.#host = { log: this.#log, owner, timestamp, emit: (entry) => this.#emit(entry) };
+    this.#emitters = [
+      this.#entry,
+      this.#sagaStarted,
+      this.#stepStarted,
+      this.#stepCompleted,
+      this.#stepFailed,
+      this.#compensating,
+      this.#compensationStarted,
+      this.#compensationCompleted,
+      this.#compensationFailed,
+      this.#intervention,
+      this.#completed,
+      this.#compensated,
+    ];
+    this.#sync = syncSagaLog(o.log);
+    this.#host = {
+      log: this.#log,
+      sync: this.#sync,
+      owner,
+      timestamp,
+      listening: () => {
+        for (const emitter of this.#emitters) if (emitter.size > 0) return true;
+        return false;
+      },
+      emit: (entry) => this.#emit(entry),
+    };
   }
 
   /**
@@ -600,27 +750,34 @@ export class SagaOrchestrator {
    *   {@link SagaLeaseError} when the lease is lost; {@link SagaLogConflictError} or the log's errors;
    *   the signal's reason when aborted. In every case the saga stays recoverable.
    */
-  async run<Input, Outputs>(
+  run<Input, Outputs>(
     saga: Saga<Input, Outputs>,
     input: Input,
     options: SagaRunOptions = {},
   ): Promise<SagaResult<Outputs>> {
-    const spec = this.#register(saga as unknown as AnySaga, 'saga');
-    const o = optionsObject(options, 'options');
-    const sagaId = o.sagaId ?? randomUUID();
-    assertNonEmptyString(sagaId, 'options.sagaId');
-    assertOptionalSignal(o.signal, 'options.signal');
-    const recordedInput = jsonCopy(input, 'input');
-    if (this.#active.has(sagaId)) throw new SagaAlreadyExistsError(sagaId);
-    const result = await this.#execute(sagaId, spec, o.signal, true, async (drive) => {
-      // Written with the first step's `step_started`: a saga whose first step never started never existed.
-      drive.defer(
-        recordedInput === undefined
-          ? { type: 'saga_started', saga: spec.name, steps: spec.stepNames }
-          : { type: 'saga_started', saga: spec.name, steps: spec.stepNames, input: recordedInput },
-      );
-    });
-    return result as SagaResult<Outputs>;
+    // Not `async`: one promise per saga fewer; every error still comes back as a rejection.
+    let spec: SagaSpec;
+    let sagaId: string;
+    let signal: AbortSignal | undefined;
+    let recordedInput: JsonValue | undefined;
+    try {
+      spec = this.#register(saga as unknown as AnySaga, 'saga');
+      const o = optionsObject(options, 'options');
+      sagaId = o.sagaId ?? randomUUID();
+      assertNonEmptyString(sagaId, 'options.sagaId');
+      assertOptionalSignal(o.signal, 'options.signal');
+      signal = o.signal;
+      recordedInput = jsonCopy(input, 'input');
+      if (this.#active.has(sagaId)) throw new SagaAlreadyExistsError(sagaId);
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
+    const started: SagaRecordBody =
+      recordedInput === undefined
+        ? { type: 'saga_started', saga: spec.name, steps: spec.stepNames }
+        : { type: 'saga_started', saga: spec.name, steps: spec.stepNames, input: recordedInput };
+    // Written with the first step's `step_started`: a saga whose first step never started never existed.
+    return this.#execute(sagaId, spec, signal, true, started) as Promise<SagaResult<Outputs>>;
   }
 
   /**
@@ -632,7 +789,7 @@ export class SagaOrchestrator {
    */
   async recover(options: SagaRecoverOptions = {}): Promise<SagaRecoveryReport> {
     const o = optionsObject(options, 'options');
-    const concurrency = o.concurrency ?? 64;
+    const concurrency = o.concurrency ?? DEFAULT_RECOVERY_CONCURRENCY;
     assertPositiveInteger(concurrency, 'options.concurrency');
     assertOptionalSignal(o.signal, 'options.signal');
     const signal = o.signal;
@@ -667,13 +824,14 @@ export class SagaOrchestrator {
       }
       try {
         const spec = this.#specFor(sagaId, records);
-        const result = await this.#execute(sagaId, spec, signal, false, async (drive) => {
+        const result = await this.#execute(sagaId, spec, signal, false, (drive) => {
           // Checked again under the lease: another driver may have moved it on since the list was read;
           // and recover() never un-parks a saga, only resume() and skip() do.
           const status = drive.state.status;
           if (status === 'needs_intervention' || status === 'completed' || status === 'compensated') {
             throw new SagaStateError(sagaId, status, 'recover', 'it is not unfinished any more');
           }
+          return undefined;
         });
         results.push(result);
       } catch (error: unknown) {
@@ -828,15 +986,15 @@ export class SagaOrchestrator {
   }
 
   /**
-   * Claims the saga, replays its log, runs `prepare` (the first records of run/resume/skip), drives it and
-   * releases the lease. Every path that writes goes through here.
+   * Claims the saga, replays its log, runs `prepare` (the first records of resume/skip, or the entry that
+   * starts a new saga, deferred), drives it and releases the lease. Every path that writes goes through here.
    */
   async #execute(
     sagaId: string,
     spec: SagaSpec,
     signal: AbortSignal | undefined,
     creating: boolean,
-    prepare: (drive: Drive) => Promise<void>,
+    prepare: ((drive: Drive) => Promise<void> | undefined) | SagaRecordBody,
   ): Promise<SagaResult<SagaAnyOutputs>> {
     if (this.#active.has(sagaId)) {
       throw new SagaStateError(sagaId, 'running', 'drive it', 'this orchestrator is already driving it');
@@ -849,7 +1007,11 @@ export class SagaOrchestrator {
     if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
     let claimed = false;
     try {
-      const claim = await this.#log.claim(sagaId, this.owner, this.#leaseMs);
+      const sync = this.#sync;
+      const claim =
+        sync !== undefined
+          ? sync.claim(sagaId, this.owner, this.#leaseMs)
+          : await this.#log.claim(sagaId, this.owner, this.#leaseMs);
       if (!claim.acquired) {
         if (creating && (await this.#log.read(sagaId)).length > 0) throw new SagaAlreadyExistsError(sagaId);
         throw new SagaLeaseError(sagaId, this.owner, claim.owner);
@@ -862,12 +1024,16 @@ export class SagaOrchestrator {
         const verdict = verifySagaRecords(records, { sagaId });
         if (!verdict.ok) throw new SagaLogCorruptError(sagaId, verdict.index, verdict.message);
         for (const record of records) state.apply(record);
-        if (state.sagaName !== spec.name || state.stepNames.join('\n') !== spec.stepNames.join('\n')) {
+        if (state.sagaName !== spec.name || !sameNames(state.stepNames, spec.stepNames)) {
           throw new SagaDefinitionMismatchError(sagaId, state.sagaName, state.stepNames, spec.stepNames);
         }
       }
       drive.throwIfStopped();
-      await prepare(drive);
+      if (typeof prepare !== 'function') drive.defer(prepare);
+      else {
+        const prepared = prepare(drive);
+        if (prepared !== undefined) await prepared;
+      }
       return await this.#drive(drive);
     } catch (error: unknown) {
       // The first write of a new saga found the id taken: someone else started a saga with it.
@@ -881,73 +1047,110 @@ export class SagaOrchestrator {
       // Calls abandoned after a timeout may still run: their signal says the saga is no longer driven here.
       if (drive.inflight > 0) drive.stop(new AbortedError('the saga is no longer driven by this orchestrator'));
       if (claimed) {
-        // A failed release is harmless: the lease expires on its own.
-        await this.#log.release(sagaId, this.owner).catch(() => undefined);
+        try {
+          if (this.#sync !== undefined) this.#sync.release(sagaId, this.owner);
+          else await this.#log.release(sagaId, this.owner);
+        } catch {
+          // A failed release is harmless: the lease expires on its own.
+        }
       }
     }
   }
 
+  /**
+   * Drives a claimed saga to its end: forward group after group, then `saga_completed`; back through the
+   * compensations after a failure. A single step's first attempt runs right here (most steps succeed at once:
+   * one await on the step, none on an in-memory log); failures, retries and parallel groups go through
+   * #runStep. Kept small: every await saves this frame.
+   */
   async #drive(drive: Drive): Promise<SagaResult<SagaAnyOutputs>> {
+    const state = drive.state;
     for (;;) {
       drive.throwIfStopped();
-      switch (drive.state.status) {
-        case 'running':
-          await this.#forward(drive);
-          break;
-        case 'compensating':
-          await this.#backward(drive);
-          break;
-        default:
-          return this.#result(drive);
+      const status = state.status;
+      if (status === 'compensating') await this.#backward(drive);
+      else if (status !== 'running') return this.#result(drive);
+      else {
+        const groups = drive.spec.groups;
+        let turned = false;
+        for (let g = 0; g < groups.length && !turned; g++) {
+          const group = groups[g] as readonly StepSpec[];
+          if (group.length !== 1) turned = await this.#forwardGroup(drive, group);
+          else {
+            const step = group[0] as StepSpec;
+            const f = state.step(step.name);
+            if (!f.completed && !f.skipped && !f.gaveUp) {
+              const attempt = f.attempts + 1;
+              const writing = this.#startAttempt(drive, step, attempt);
+              if (writing !== undefined) await writing;
+              let outcome: unknown;
+              let failed = false;
+              try {
+                outcome = this.#invoke(drive, step, step.run as StepFunction, StepContext, attempt);
+                if (isPromiseLike(outcome)) outcome = await outcome;
+              } catch (error: unknown) {
+                failed = true;
+                outcome = error;
+              }
+              drive.throwIfStopped();
+              const next = failed
+                ? this.#runStep(drive, step, attempt, outcome)
+                : this.#recordSuccess(drive, step, attempt, outcome);
+              if (next !== undefined) await next;
+            }
+            if (f.gaveUp) {
+              await this.#turn(drive, step);
+              turned = true;
+            }
+          }
+        }
+        if (!turned) {
+          const writing = drive.append({ type: 'saga_completed' });
+          if (writing !== undefined) await writing;
+        }
       }
     }
   }
 
-  async #forward(drive: Drive): Promise<void> {
+  /** Writes an attempt's `step_started`: `undefined` when already durable, else the pending write. */
+  #startAttempt(drive: Drive, step: StepSpec, attempt: number): Promise<unknown> | undefined {
+    drive.throwIfStopped();
+    return drive.append({ type: 'step_started', step: step.name, attempt });
+  }
+
+  /**
+   * Runs the pending steps of a parallel group, concurrently, and turns the saga when one gave up (the one
+   * that failed first). Resolves `true` when the saga turned back or stopped for an operator.
+   */
+  async #forwardGroup(drive: Drive, group: readonly StepSpec[]): Promise<boolean> {
     const state = drive.state;
-    for (const group of drive.spec.groups) {
-      if (group.length === 1) {
-        const only = group[0] as StepSpec;
-        if (isPending(state, only)) await this.#runStep(drive, only);
-        const f = state.step(only.name);
-        if (!f.gaveUp) continue;
-        await drive.append(
-          only.kind === 'retriable'
-            ? {
-                type: 'saga_needs_intervention',
-                phase: 'forward',
-                step: only.name,
-                error: f.error ?? toErrorInfo(undefined),
-              }
-            : { type: 'saga_compensating', step: only.name, error: f.error ?? toErrorInfo(undefined) },
-        );
-        return;
-      }
-      const pending = group.filter((s) => isPending(state, s));
-      if (pending.length === 1) {
-        await this.#runStep(drive, pending[0] as StepSpec);
-      } else if (pending.length > 1) {
-        drive.concurrent = true;
-        const settled = await Promise.allSettled(pending.map((s) => this.#runStep(drive, s)));
-        drive.concurrent = false;
-        for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
-      }
-      let first: StepSpec | undefined;
-      for (const s of group) {
-        const f = state.step(s.name);
-        if (f.gaveUp && (first === undefined || f.order < state.step(first.name).order)) first = s;
-      }
-      if (first !== undefined) {
-        const error = state.step(first.name).error ?? toErrorInfo(undefined);
-        await drive.append(
-          first.kind === 'retriable'
-            ? { type: 'saga_needs_intervention', phase: 'forward', step: first.name, error }
-            : { type: 'saga_compensating', step: first.name, error },
-        );
-        return;
-      }
+    const pending = group.filter((s) => isPending(state, s));
+    if (pending.length === 1) {
+      await this.#runStep(drive, pending[0] as StepSpec);
+    } else if (pending.length > 1) {
+      drive.concurrent = true;
+      const settled = await Promise.allSettled(pending.map((s) => this.#runStep(drive, s)));
+      drive.concurrent = false;
+      for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
     }
-    await drive.append({ type: 'saga_completed' });
+    let first: StepSpec | undefined;
+    for (const s of group) {
+      const f = state.step(s.name);
+      if (f.gaveUp && (first === undefined || f.order < state.step(first.name).order)) first = s;
+    }
+    if (first === undefined) return false;
+    await this.#turn(drive, first);
+    return true;
+  }
+
+  /** A step gave up: the saga turns back (before or at the pivot) or stops for an operator (after it). */
+  async #turn(drive: Drive, step: StepSpec): Promise<void> {
+    const error = drive.state.step(step.name).error ?? toErrorInfo(undefined);
+    await drive.append(
+      step.kind === 'retriable'
+        ? { type: 'saga_needs_intervention', phase: 'forward', step: step.name, error }
+        : { type: 'saga_compensating', step: step.name, error },
+    );
   }
 
   async #backward(drive: Drive): Promise<void> {
@@ -969,41 +1172,35 @@ export class SagaOrchestrator {
     await drive.append({ type: 'saga_compensated', step: failure.step, error: failure.error });
   }
 
-  /** Runs a step until it completes or gives up; throws only when the drive must stop. */
-  async #runStep(drive: Drive, step: StepSpec): Promise<void> {
+  /**
+   * Runs a step until it completes or gives up; throws only when the drive must stop. Given the number and
+   * error of an attempt that just failed, it starts by recording that failure.
+   */
+  async #runStep(drive: Drive, step: StepSpec, failedAttempt = 0, firstFailure?: unknown): Promise<void> {
     const facts = drive.state.step(step.name);
     let schedule: BackoffSchedule | undefined;
+    let attempt = failedAttempt;
+    let failure = firstFailure;
     for (;;) {
-      drive.throwIfStopped();
-      const attempt = facts.attempts + 1;
-      await drive.append({ type: 'step_started', step: step.name, attempt });
-      let output: unknown;
-      let failure: unknown;
-      let ok = true;
-      try {
-        output = await this.#invoke(drive, step, step.run as (context: StepContext) => unknown, StepContext, attempt);
-      } catch (error: unknown) {
-        ok = false;
-        failure = error;
-      }
-      drive.throwIfStopped();
-      if (ok) {
-        let json: JsonValue | undefined;
+      if (attempt === 0) {
+        drive.throwIfStopped();
+        attempt = facts.attempts + 1;
+        await drive.append({ type: 'step_started', step: step.name, attempt });
+        let output: unknown;
+        let ok = true;
         try {
-          json = jsonCopy(output, `steps.${step.name} output`);
+          output = this.#invoke(drive, step, step.run as StepFunction, StepContext, attempt);
+          if (isPromiseLike(output)) output = await output;
         } catch (error: unknown) {
-          const rejected = new SagaOutputNotSerializableError(drive.state.sagaId, step.name, { cause: error });
-          drive.saw('forward', step.name, rejected);
-          await drive.append({ type: 'step_failed', step: step.name, attempt, error: toErrorInfo(rejected) });
+          ok = false;
+          failure = error;
+        }
+        drive.throwIfStopped();
+        if (ok) {
+          const recording = this.#recordSuccess(drive, step, attempt, output);
+          if (recording !== undefined) await recording;
           return;
         }
-        const completed: SagaRecordBody =
-          json === undefined
-            ? { type: 'step_completed', step: step.name }
-            : { type: 'step_completed', step: step.name, output: json };
-        if (drive.concurrent) await drive.append(completed);
-        else drive.defer(completed);
-        return;
       }
       drive.saw('forward', step.name, failure);
       schedule ??= step.retry.backoff.start();
@@ -1015,7 +1212,33 @@ export class SagaOrchestrator {
       );
       if (delay === undefined) return;
       await this.#backoff(delay, drive);
+      attempt = 0;
     }
+  }
+
+  /**
+   * Records a step's success: its output must be JSON, else the step fails for good with
+   * {@link SagaOutputNotSerializableError}. The completion goes out with the next write, unless siblings run
+   * beside it; returns the pending write when there is one.
+   */
+  #recordSuccess(drive: Drive, step: StepSpec, attempt: number, output: unknown): Promise<unknown> | undefined {
+    let json = quickJsonCopy(output);
+    if (json === NOT_QUICK) {
+      try {
+        json = jsonCopy(output, `steps.${step.name} output`);
+      } catch (error: unknown) {
+        const rejected = new SagaOutputNotSerializableError(drive.state.sagaId, step.name, { cause: error });
+        drive.saw('forward', step.name, rejected);
+        return drive.append({ type: 'step_failed', step: step.name, attempt, error: toErrorInfo(rejected) });
+      }
+    }
+    const completed: SagaRecordBody =
+      json === undefined
+        ? { type: 'step_completed', step: step.name }
+        : { type: 'step_completed', step: step.name, output: json };
+    if (drive.concurrent) return drive.append(completed);
+    drive.defer(completed);
+    return undefined;
   }
 
   /** Runs a compensation until it succeeds (true) or its policy gives up (false). */
@@ -1033,7 +1256,8 @@ export class SagaOrchestrator {
       let ok = true;
       try {
         const fn = compensate as unknown as (context: StepContext) => unknown;
-        await this.#invoke(drive, step, fn, CompensationContext, attempt);
+        const result = this.#invoke(drive, step, fn, CompensationContext, attempt);
+        if (isPromiseLike(result)) await result;
       } catch (error: unknown) {
         ok = false;
         failure = error;
@@ -1056,17 +1280,9 @@ export class SagaOrchestrator {
     }
   }
 
-  /**
-   * Waits out a retry delay. `systemClock` timers do not keep the process alive, but a saga waiting to
-   * retry is work in progress (like pending I/O), so a referenced handle holds the process meanwhile.
-   */
-  async #backoff(delay: number, drive: Drive): Promise<void> {
-    const hold = this.#clock === systemClock ? setInterval(() => undefined, 2 ** 30) : undefined;
-    try {
-      await this.#clock.sleep(delay, drive.signal);
-    } finally {
-      if (hold !== undefined) clearInterval(hold);
-    }
+  /** Waits out a retry delay (a pending `systemClock` sleep keeps the process alive: work is in progress). */
+  #backoff(delay: number, drive: Drive): Promise<void> {
+    return this.#clock.sleep(delay, drive.signal);
   }
 
   /**
@@ -1088,8 +1304,9 @@ export class SagaOrchestrator {
   }
 
   /**
-   * Calls a step function. Without a timeout it is simply awaited (a step should honour its signal when the
-   * drive stops); with one, each attempt gets its own signal, aborted with a {@link SagaStepTimeoutError}.
+   * Calls a step function: returns its result (a value, or a promise the caller awaits) or throws what it
+   * threw. Without a timeout the call is made as is (a step should honour its signal when the drive stops);
+   * with one, each attempt gets its own signal, aborted with a {@link SagaStepTimeoutError}.
    */
   #invoke(
     drive: Drive,
@@ -1097,14 +1314,8 @@ export class SagaOrchestrator {
     fn: (context: StepContext) => unknown,
     Context: ContextClass,
     attempt: number,
-  ): Promise<unknown> {
-    if (step.timeoutMs === undefined) {
-      try {
-        return Promise.resolve(fn(new Context(drive, step, attempt, undefined)));
-      } catch (error: unknown) {
-        return Promise.reject(error);
-      }
-    }
+  ): unknown {
+    if (step.timeoutMs === undefined) return fn(new Context(drive, step, attempt, undefined));
     return this.#invokeWithTimeout(drive, step, fn, Context, attempt, step.timeoutMs);
   }
 
@@ -1199,7 +1410,13 @@ export class SagaOrchestrator {
     const { sagaId, sagaName } = state;
     switch (state.status) {
       case 'completed':
-        return Object.freeze({ status: 'completed', sagaId, sagaName, outputs: Object.freeze({ ...state.outputs }) });
+        // Every step's output: what a step after the last group would see (frozen, built once).
+        return Object.freeze({
+          status: 'completed',
+          sagaId,
+          sagaName,
+          outputs: drive.outputsBefore(drive.spec.groups.length),
+        });
       case 'compensated': {
         const failure = state.failure ?? { step: '', error: toErrorInfo(undefined) };
         const error = drive.seen('forward', failure.step) ?? recorded(failure.step, failure.error);
@@ -1236,13 +1453,13 @@ export class SagaOrchestrator {
 
   /**
    * Renews the lease of every saga being driven, every third of the lease. One loop per orchestrator; it
-   * ends at the first wake-up with nothing to renew (its sleep does not keep the process alive).
+   * ends at the first wake-up with nothing to renew.
    */
   async #beat(): Promise<void> {
     const every = this.#leaseMs / 3;
     try {
       do {
-        await this.#clock.sleep(every);
+        await this.#heartbeatSleep(every);
         for (const [sagaId, drive] of [...this.#active]) {
           if (this.#active.get(sagaId) !== drive) continue;
           try {
@@ -1258,6 +1475,31 @@ export class SagaOrchestrator {
       this.#beating = false;
     }
   }
+
+  /**
+   * The heartbeat's wait. On the system clock it does not keep the process alive: the sagas it looks after
+   * do (their steps, writes and retry sleeps are pending work), and a process with nothing left to drive
+   * must be free to exit rather than wait out a third of a lease.
+   */
+  #heartbeatSleep(ms: number): Promise<void> {
+    if (this.#clock !== systemClock) return this.#clock.sleep(ms);
+    return new Promise<void>((resolve) => {
+      setTimeout(resolve, ms).unref();
+    });
+  }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True for a promise or any other thenable: what a step function returns when it is asynchronous. */
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  if (value instanceof Promise) return true;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  return typeof (value as { readonly then?: unknown }).then === 'function';
 }
 
 /** A step that has neither completed, been skipped, nor given up. */

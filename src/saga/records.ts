@@ -3,6 +3,7 @@
  * chain, and how a chain is verified.
  */
 import { canonicalJson, describeValue, type JsonValue, sha256Hex } from '../core/index.js';
+import { deepFreeze, frozenEntry } from './internal.js';
 
 /** A failure as the log keeps it: what a later process (or an auditor) needs to know about an error. */
 export interface SagaErrorInfo {
@@ -229,7 +230,7 @@ export function recordShapeProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Every field a record can carry except `hash`, in canonical (sorted) order, with its JSON key prefix. */
+/** Every field a record can carry except `hash`, in canonical (sorted) order. */
 const FIELDS: readonly string[] = [
   'at',
   'attempt',
@@ -247,114 +248,229 @@ const FIELDS: readonly string[] = [
   'steps',
   'type',
 ];
-const PREFIXES: readonly string[] = FIELDS.map((field) => `${JSON.stringify(field)}:`);
 
-/** JSON text of short strings that repeat from record to record (types, steps, owners, saga ids). */
-const quoted = new Map<string, string>();
-
-/** True for a 64-character lowercase hex string (a digest): JSON needs no escaping for it. */
-function isDigest(value: string): boolean {
-  if (value.length !== 64) return false;
-  for (let i = 0; i < 64; i++) {
-    const c = value.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+/**
+ * True when `JSON.stringify(value)` is the canonical JSON of `value`: plain JSON whose object keys are already
+ * in sorted order at every level (what the orchestrator records: outputs and inputs are copied that way).
+ * Anything else (unsorted keys, class instances, non-finite numbers, cycles, very deep values) answers
+ * false and goes the generic way, which sorts or names the value that is not JSON.
+ */
+function stringifiesCanonically(value: unknown, depth: number): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth > 64) return false;
+  if (Array.isArray(value)) {
+    if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v === undefined || !stringifiesCanonically(v, depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let last: string | undefined;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return false;
+    if (last !== undefined && !(last < key)) return false;
+    last = key;
+    const v: unknown = (value as Record<string, unknown>)[key];
+    if (v !== undefined && !stringifiesCanonically(v, depth + 1)) return false;
   }
   return true;
 }
 
+/** JSON text of short strings that repeat from record to record (owners, saga ids, step names). */
+const quoted = new Map<string, string>();
+
 function quote(value: string): string {
-  if (value.length > 64) return JSON.stringify(value);
-  if (value.length === 64 && isDigest(value)) return `"${value}"`;
   let text = quoted.get(value);
   if (text === undefined) {
-    if (quoted.size >= 4_096) quoted.clear();
     text = JSON.stringify(value);
-    quoted.set(value, text);
+    if (value.length <= 128) {
+      if (quoted.size >= 4_096) quoted.clear();
+      quoted.set(value, text);
+    }
   }
   return text;
 }
 
-/** JSON text of a primitive, or `undefined` for anything else (and for non-finite numbers). */
-function primitiveText(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return quote(value);
-    case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
-    case 'boolean':
-      return value ? 'true' : 'false';
-    default:
-      return value === null ? 'null' : undefined;
-  }
+/** True for a number JSON can carry (and that `${n}` writes as JSON does). */
+function finite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
 /**
- * Canonical text of a flat array or plain object of primitives (step lists, error infos, most outputs), or
- * `undefined` to leave anything else to `canonicalJson`. Same text as `canonicalJson` gives.
+ * The canonical text and the record for the entries the orchestrator writes most (a step started or
+ * completed, a saga started or completed), by a template instead of a general serialiser; `undefined` for
+ * anything else, or anything unexpected in them (another field, a value of another type, an output or input
+ * that is not canonical as it stands), which then takes the general path. Same text either way (a property
+ * test holds them equal).
  */
-function flatText(value: object): string | undefined {
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const text = primitiveText(value[i]);
-      if (text === undefined) return undefined;
-      out += i === 0 ? text : `,${text}`;
+function templated(
+  source: Readonly<Record<string, unknown>>,
+  prev: string,
+  prevIsDigest: boolean,
+): { readonly record: Record<string, unknown>; readonly text: string; readonly known: true } | undefined {
+  const { at, owner, sagaId, seq, type } = source;
+  if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
+  // Fields besides the ones a template writes (`prev` and `hash` are not the entry's).
+  let fields = Object.keys(source).length;
+  if (source.prev !== undefined) fields--;
+  if (source.hash !== undefined) fields--;
+  const quotedPrev = prevIsDigest ? `"${prev}"` : JSON.stringify(prev);
+  const meta = `"owner":${quote(owner)},"prev":${quotedPrev},"sagaId":${quote(sagaId)},"seq":${seq}`;
+  switch (type) {
+    case 'step_started': {
+      const { attempt, step } = source;
+      if (fields !== 7 || !finite(attempt) || typeof step !== 'string') return undefined;
+      return {
+        known: true,
+        record: { at, attempt, owner, prev, sagaId, seq, step, type },
+        text: `{"at":${at},"attempt":${attempt},${meta},"step":${quote(step)},"type":"step_started"}`,
+      };
     }
-    return `${out}]`;
+    case 'step_completed': {
+      const { output, step } = source;
+      if (typeof step !== 'string') return undefined;
+      if (output === undefined) {
+        if (fields !== 6) return undefined;
+        return {
+          known: true,
+          record: { at, owner, prev, sagaId, seq, step, type },
+          text: `{"at":${at},${meta},"step":${quote(step)},"type":"step_completed"}`,
+        };
+      }
+      if (fields !== 7 || !stringifiesCanonically(output, 0)) return undefined;
+      return {
+        known: true,
+        record: { at, output, owner, prev, sagaId, seq, step, type },
+        text: `{"at":${at},"output":${JSON.stringify(output)},${meta},"step":${quote(step)},"type":"step_completed"}`,
+      };
+    }
+    case 'saga_completed':
+      if (fields !== 5) return undefined;
+      return {
+        known: true,
+        record: { at, owner, prev, sagaId, seq, type },
+        text: `{"at":${at},${meta},"type":"saga_completed"}`,
+      };
+    case 'saga_started': {
+      const { input, saga, steps } = source;
+      if (typeof saga !== 'string' || !Array.isArray(steps) || !stringifiesCanonically(steps, 0)) return undefined;
+      const tail = `"saga":${quote(saga)},"sagaId":${quote(sagaId)},"seq":${seq},"steps":${JSON.stringify(steps)},"type":"saga_started"}`;
+      const head = `"owner":${quote(owner)},"prev":${quotedPrev}`;
+      if (input === undefined) {
+        if (fields !== 7) return undefined;
+        return {
+          known: true,
+          record: { at, owner, prev, saga, sagaId, seq, steps, type },
+          text: `{"at":${at},${head},${tail}`,
+        };
+      }
+      if (fields !== 8 || !stringifiesCanonically(input, 0)) return undefined;
+      return {
+        known: true,
+        record: { at, input, owner, prev, saga, sagaId, seq, steps, type },
+        text: `{"at":${at},"input":${JSON.stringify(input)},${head},${tail}`,
+      };
+    }
+    default:
+      return undefined;
   }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = Object.keys(value).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const v: unknown = (value as Record<string, unknown>)[key];
-    if (v === undefined) continue;
-    const text = primitiveText(v);
-    if (text === undefined) return undefined;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
-    first = false;
-  }
-  return `${out}}`;
-}
-
-function fieldText(value: unknown, field: string): string {
-  const text = primitiveText(value);
-  if (text !== undefined) return text;
-  if (typeof value === 'object' && value !== null) {
-    const flat = flatText(value);
-    if (flat !== undefined) return flat;
-  }
-  return canonicalJson(value, `record.${field}`);
 }
 
 /**
- * Canonical JSON of a flat record without its `hash`: the text `canonicalJson` gives (a property test holds
- * them equal), built from the known fields in their sorted order instead of sorting keys every time. A
- * record with any other field takes the generic path.
+ * `source` without `hash` (and with `prev` when given) as a new object whose fields are in canonical order,
+ * and its canonical JSON: the text `canonicalJson` gives (a property test holds them equal). The common
+ * entries go by template; the rest by a single `JSON.stringify` when every field is already canonical. A
+ * record with a field the log does not know takes the generic path and keeps it.
  */
-function canonicalRecord(record: Readonly<Record<string, unknown>>): string {
-  let out = '{';
+function canonicalRecord(
+  source: Readonly<Record<string, unknown>>,
+  prev: string | undefined,
+  prevIsDigest = false,
+): { readonly record: Record<string, unknown>; readonly text: string; readonly known?: true } {
+  const chained = prev ?? source.prev;
+  if (typeof chained === 'string') {
+    const quick = templated(source, chained, prevIsDigest && prev !== undefined);
+    if (quick !== undefined) return quick;
+  }
+  const record: Record<string, unknown> = {};
   let used = 0;
+  let plain = true;
   for (let i = 0; i < FIELDS.length; i++) {
     const field = FIELDS[i] as string;
-    const value = record[field];
+    const value = field === 'prev' && prev !== undefined ? prev : source[field];
     if (value === undefined) continue;
-    if (used++ > 0) out += ',';
-    out += PREFIXES[i] as string;
-    out += fieldText(value, field);
+    record[field] = value;
+    used++;
+    if (plain && typeof value !== 'string' && !stringifiesCanonically(value, 0)) plain = false;
   }
-  let present = 0;
-  for (const key in record) if (key !== 'hash' && record[key] !== undefined) present++;
-  if (present === used) return `${out}}`;
-  const rest: Record<string, unknown> = {};
-  for (const key in record) if (key !== 'hash') rest[key] = record[key];
-  return canonicalJson(rest, 'record');
+  let present = prev !== undefined && source.prev === undefined ? 1 : 0;
+  for (const key in source) if (key !== 'hash' && source[key] !== undefined) present++;
+  if (present !== used) {
+    const all: Record<string, unknown> = {};
+    for (const key of Object.keys(source).sort()) if (key !== 'hash') all[key] = source[key];
+    if (prev !== undefined) all.prev = prev;
+    return { record: all, text: canonicalJson(all, 'record') };
+  }
+  return { record, text: plain ? JSON.stringify(record) : canonicalJson(record, 'record') };
 }
 
 /** SHA-256 of a record's canonical JSON without its `hash` field. */
 export function recordDigest(record: SagaRecord | SagaEntry): string {
-  return sha256Hex(canonicalRecord(record as unknown as Record<string, unknown>));
+  return sha256Hex(canonicalRecord(record as unknown as Record<string, unknown>, undefined).text);
+}
+
+/**
+ * Lists of records a log vouches for: every record in them is well-formed, deep-frozen and its hash is known
+ * to match its content (sealed by the log in this process, or read back from a line whose bytes hash to it),
+ * and the list itself is frozen. {@link verifySagaRecords} need not check their shape or hash them again; it
+ * still checks the chain.
+ */
+const vouched = new WeakSet<object>();
+
+/** Freezes a fresh list of deep-frozen, intact records and vouches for it (for the logs). */
+export function vouchFor(records: SagaRecord[]): readonly SagaRecord[] {
+  vouched.add(Object.freeze(records));
+  return records;
+}
+
+/** What a log line adds after a record's canonical text (its closing `}` replaced): `,"hash":"` … `"}`. */
+const HASH_HEAD = ',"hash":"';
+const HASH_SUFFIX = HASH_HEAD.length + 64 + 2;
+
+/**
+ * True when the bytes `line[start, end)` are `record`'s canonical text with its hash added last, as
+ * {@link sealWithText} writes a line: checked by hashing the line's own bytes, without re-serialising the
+ * record. A line that fails (edited, or rewritten in another key order) is simply not vouched for:
+ * verification then hashes the record's canonical JSON. `record` must be what the line parses to, with a
+ * 64-character `hash`: the line then ends with exactly those 64 bytes between `,"hash":"` and `"}` (the
+ * last key wins in JSON, and any escape would make the value shorter). Borrows `line` for a moment (its
+ * byte at the cut becomes the closing brace while hashing) and gives it back unchanged.
+ */
+export function lineMatchesHash(line: Buffer, start: number, end: number, record: unknown): boolean {
+  if (typeof record !== 'object' || record === null) return false;
+  const cut = end - HASH_SUFFIX;
+  if (cut <= start || line[end - 1] !== 0x7d || line[end - 2] !== 0x22) return false;
+  for (let i = 0; i < HASH_HEAD.length; i++) if (line[cut + i] !== HASH_HEAD.charCodeAt(i)) return false;
+  line[cut] = 0x7d;
+  try {
+    return sha256Hex(line.subarray(start, cut + 1)) === (record as { readonly hash?: unknown }).hash;
+  } finally {
+    line[cut] = 0x2c; // the comma that was there (checked above)
+  }
 }
 
 /**
@@ -382,16 +498,31 @@ export function sealSagaRecord(entry: SagaEntry, prev: string): SagaRecord {
 
 /**
  * Seals an entry and also returns the record as one line of JSON: its canonical text with the hash added
- * last, so a file log need not serialise it again (JSON.parse of the line gives the record back).
+ * last, and the line's length in UTF-8 bytes, so a file log need not serialise it again (JSON.parse of the
+ * line gives the record back). A log
+ * that knows `prev` to be a hex digest (one it computed, or read from a line it checked) says so with
+ * `prevIsDigest`, and the text writes it as it is; with `freeze` the record comes back deep-frozen.
  */
-export function sealWithText(entry: SagaEntry, prev: string): { readonly record: SagaRecord; readonly line: string } {
-  const record: Record<string, unknown> = {};
-  for (const key in entry) record[key] = (entry as unknown as Record<string, unknown>)[key];
-  record.prev = prev;
-  const text = canonicalRecord(record);
+export function sealWithText(
+  entry: SagaEntry,
+  prev: string,
+  prevIsDigest = false,
+  freeze = false,
+): { readonly record: SagaRecord; readonly line: string; readonly bytes: number } {
+  const { record, text, known } = canonicalRecord(entry as unknown as Record<string, unknown>, prev, prevIsDigest);
   const hash = sha256Hex(text);
   record.hash = hash;
-  return { record: record as unknown as SagaRecord, line: `${text.slice(0, -1)},"hash":"${hash}"}` };
+  if (freeze) {
+    // A templated record holds nothing but known fields: freeze those that nest, then the record.
+    if (known === true) frozenEntry(record as unknown as SagaEntry);
+    else deepFreeze(record);
+  }
+  return {
+    record: record as unknown as SagaRecord,
+    line: `${text.slice(0, -1)}${HASH_HEAD}${hash}"}`,
+    // The text is flat once hashed, so measuring it is cheap; the line adds an ASCII suffix to it.
+    bytes: Buffer.byteLength(text) - 1 + HASH_SUFFIX,
+  };
 }
 
 const MAX_MESSAGE = 2_000;
@@ -401,10 +532,11 @@ export function toErrorInfo(error: unknown): SagaErrorInfo {
   if (error instanceof Error) {
     const code: unknown = (error as { code?: unknown }).code;
     const message = error.message.length > MAX_MESSAGE ? `${error.message.slice(0, MAX_MESSAGE - 1)}…` : error.message;
-    return typeof code === 'string' ? { name: error.name, message, code } : { name: error.name, message };
+    // Keys in sorted order: the record's JSON is then canonical as it is (see stringifiesCanonically).
+    return typeof code === 'string' ? { code, message, name: error.name } : { message, name: error.name };
   }
   const message = typeof error === 'string' ? error.slice(0, MAX_MESSAGE) : describeValue(error);
-  return { name: 'NonError', message };
+  return { message, name: 'NonError' };
 }
 
 /** Why {@link verifySagaRecords} rejected a chain. */
@@ -490,19 +622,24 @@ export function verifySagaRecords(
     problem,
     message: `saga ${sagaId}, record ${index}: ${message}`,
   });
+  // A list a log vouches for holds records already checked against their hashes: only the chain is left.
+  const trusted = vouched.has(records);
   let prev = SAGA_GENESIS_HASH;
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as SagaRecord;
-    const shape = recordShapeProblem(record);
+    // A vouched list was shape-checked by its log on the way in (appended or read back).
+    const shape = trusted ? undefined : recordShapeProblem(record);
     if (shape !== undefined) return fail(i, 'malformed', shape);
     if (record.sagaId !== sagaId) return fail(i, 'saga', `belongs to saga ${record.sagaId}`);
-    let digest: string;
-    try {
-      digest = recordDigest(record);
-    } catch {
-      return fail(i, 'malformed', 'is not plain JSON');
+    if (!trusted) {
+      let digest: string;
+      try {
+        digest = recordDigest(record);
+      } catch {
+        return fail(i, 'malformed', 'is not plain JSON');
+      }
+      if (digest !== record.hash) return fail(i, 'edited', 'content does not match its hash');
     }
-    if (digest !== record.hash) return fail(i, 'edited', 'content does not match its hash');
     if (record.seq !== i) return fail(i, 'sequence', `has seq ${record.seq}, expected ${i}`);
     if (record.prev !== prev) return fail(i, 'link', 'prev is not the hash of the record before it');
     prev = record.hash;

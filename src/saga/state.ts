@@ -141,7 +141,8 @@ export class SagaState {
   head: string = SAGA_GENESIS_HASH;
   updatedAt = 0;
   readonly outputs: Record<string, JsonValue | undefined> = {};
-  readonly steps = new Map<string, StepFacts>();
+  /** Facts by step name (an object without prototype: a handful of names, looked up on every record). */
+  readonly #steps: Record<string, StepFacts> = Object.create(null) as Record<string, StepFacts>;
   failure: { readonly step: string; readonly error: SagaErrorInfo } | undefined;
   intervention: { readonly phase: SagaPhase; readonly step: string; readonly error: SagaErrorInfo } | undefined;
 
@@ -151,10 +152,10 @@ export class SagaState {
 
   /** Facts of a step (created on first use). */
   step(name: string): StepFacts {
-    let f = this.steps.get(name);
+    let f = this.#steps[name];
     if (f === undefined) {
       f = facts();
-      this.steps.set(name, f);
+      this.#steps[name] = f;
     }
     return f;
   }
@@ -162,7 +163,8 @@ export class SagaState {
   /** Applies one entry or record; they must come in order (the chain is verified elsewhere). */
   apply(record: SagaEntry | SagaRecord): void {
     this.version = record.seq + 1;
-    if ('hash' in record) this.head = record.hash;
+    const hash = (record as { readonly hash?: string }).hash;
+    if (hash !== undefined) this.head = hash;
     this.updatedAt = record.at;
     switch (record.type) {
       case 'saga_started':
@@ -170,7 +172,7 @@ export class SagaState {
         this.stepNames = record.steps;
         this.input = record.input;
         this.status = 'running';
-        for (const name of record.steps) this.step(name);
+        for (let i = 0; i < record.steps.length; i++) this.step(record.steps[i] as string);
         return;
       case 'step_started': {
         const f = this.step(record.step);
@@ -232,7 +234,8 @@ export class SagaState {
         this.status = this.intervention?.phase === 'compensation' ? 'compensating' : 'running';
         this.intervention = undefined;
         // A resume gives every step a fresh retry budget.
-        for (const f of this.steps.values()) {
+        for (const name in this.#steps) {
+          const f = this.#steps[name] as StepFacts;
           f.failures = 0;
           f.compensationFailures = 0;
           if (!f.completed && !f.skipped) f.gaveUp = false;
