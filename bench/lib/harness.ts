@@ -26,6 +26,8 @@ export interface BenchMeasure {
   /** Relative spread (max-min)/median of the batch rates, in %. */
   readonly spreadPct: number;
   readonly batches: number;
+  /** The rate of each batch, round by round (the same round of every case of one `compare` ran back to back). */
+  readonly rates: readonly number[];
 }
 
 /** Options of {@link compare}. */
@@ -102,8 +104,19 @@ export async function compare(cases: readonly BenchCase[], options: CompareOptio
       nsPerOp: 1e9 / med,
       spreadPct: ((Math.max(...list) - Math.min(...list)) / med) * 100,
       batches: list.length,
+      rates: list,
     };
   });
+}
+
+/**
+ * How many times slower `slow` is than `fast`, paired round by round: the median of the per-round ratios of
+ * their rates. Two batches of one round ran back to back, so a slow spell of a shared machine hits both
+ * alike; the ratio of the two medians mixes rounds that ran under different loads.
+ */
+export function pairedSlowdown(fast: BenchMeasure, slow: BenchMeasure): number {
+  const ratios = fast.rates.map((rate, r) => rate / (slow.rates[r] as number));
+  return median(ratios);
 }
 
 /** Times one async or sync function once, in ms. */

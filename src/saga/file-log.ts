@@ -1,6 +1,7 @@
 /**
  * A durable saga log in one append-only file of JSON lines.
  */
+import { isAscii } from 'node:buffer';
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -10,13 +11,15 @@ import { SagaLogClosedError, SagaLogConflictError, SagaLogCorruptError, SagaLogL
 import { assertEntries, deepFreeze, SagaLeaseTable } from './internal.js';
 import type { SagaClaim, SagaLog } from './log.js';
 import {
+  HASH_SUFFIX,
+  hashSuffix,
   isTerminalSagaRecord,
   lineMatchesHash,
   recordShapeProblem,
   SAGA_GENESIS_HASH,
   type SagaEntry,
   type SagaRecord,
-  sealWithText,
+  sealCanonical,
   vouchFor,
 } from './records.js';
 
@@ -67,8 +70,8 @@ interface FileSaga {
 interface Pending {
   readonly saga: FileSaga;
   readonly records: readonly SagaRecord[];
-  /** The records' lines, in one string. */
-  readonly text: string;
+  /** The records' lines, for `sync: 'always'` (one write each); the other modes write the shared buffer. */
+  readonly bytes: Buffer | undefined;
   /** Byte length of each record's line. */
   readonly lengths: readonly number[];
   readonly resolve: (version: number) => void;
@@ -81,6 +84,8 @@ const APPEND = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT;
 /** Appends queued in one turn that make a write worth starting before the turn ends. */
 const EAGER_BATCH = 128;
 const NEWLINE = 0x0a;
+/** Bytes a line adds after its canonical text: the hash suffix and the newline, less the replaced brace. */
+const HASH_LINE_END = HASH_SUFFIX + 1;
 /** Log files open in this process, by absolute path: one writer per file. */
 const openInProcess = new Set<string>();
 
@@ -124,20 +129,18 @@ function onlyPadding(data: Buffer, from: number): boolean {
   return true;
 }
 
-/**
- * Writes `text` (`bytes` long in UTF-8) at the end of the file. The string goes down as it is (no Buffer of
- * it here); the rare short write is finished from a Buffer.
- */
-async function writeFully(handle: FileHandle, text: string, bytes: number): Promise<void> {
-  const { bytesWritten } = await handle.write(text, null, 'utf8');
-  if (bytesWritten >= bytes) return;
-  const buffer = Buffer.from(text, 'utf8');
-  let offset = bytesWritten;
-  while (offset < buffer.length) {
-    const written = await handle.write(buffer, offset, buffer.length - offset);
-    offset += written.bytesWritten;
+/** Writes `buffer[0, length)` at the end of the file (finishing the rare short write). */
+async function writeFully(handle: FileHandle, buffer: Buffer, length: number): Promise<void> {
+  let offset = 0;
+  while (offset < length) {
+    const { bytesWritten } = await handle.write(buffer, offset, length - offset);
+    offset += bytesWritten;
   }
 }
+
+/** Size the append buffer starts at; one that grew beyond `KEEP_BUFFER` is let go after its write. */
+const FIRST_BUFFER = 64 * 1024;
+const KEEP_BUFFER = 4 * 1024 * 1024;
 
 /**
  * A {@link SagaLog} in one file of JSON lines, one record per line, for a single process. Appends are
@@ -178,8 +181,13 @@ export class FileSagaLog implements SagaLog {
   readonly #sagas: Map<string, FileSaga>;
   #size: number;
   #queue: Pending[] = [];
-  /** The text of every queued append, in order (one string grown as they come, instead of a join later). */
-  #queuedText = '';
+  /**
+   * The lines of the queued appends, encoded as they are sealed (no string of them is built): `#used` bytes
+   * of `#buffer`. A flush writes them and swaps in `#spare`, so appends keep coming while it writes.
+   */
+  #buffer: Buffer = Buffer.allocUnsafe(FIRST_BUFFER);
+  #used = 0;
+  #spare: Buffer | undefined;
   /**
    * A flush to start at the end of this event-loop turn: the appends of one turn (sagas resumed together by
    * the last write append again together) then share one write and one fsync, instead of the first going
@@ -291,6 +299,9 @@ export class FileSagaLog implements SagaLog {
     let position = 0;
     let line = 0;
     let records = 0;
+    // A file of ASCII (canonical JSON of ASCII values) is decoded once and its lines cut from that string, at
+    // the same offsets as in bytes; anything else is decoded line by line.
+    const ascii = isAscii(data) ? data.toString('latin1') : undefined;
     while (position < data.length) {
       const newline = data.indexOf(NEWLINE, position);
       // No newline: the last write was cut short. It was never acknowledged, so it is safe to drop.
@@ -299,7 +310,7 @@ export class FileSagaLog implements SagaLog {
       let record: unknown;
       let problem: string | undefined;
       try {
-        record = JSON.parse(data.toString('utf8', position, newline));
+        record = JSON.parse(ascii?.slice(position, newline) ?? data.toString('utf8', position, newline));
         problem = recordShapeProblem(record);
       } catch {
         problem = 'not JSON';
@@ -358,9 +369,10 @@ export class FileSagaLog implements SagaLog {
   /** {@inheritDoc SagaLog.append} */
   append(entries: readonly SagaEntry[]): Promise<number> {
     const records: SagaRecord[] = [];
-    let saga: FileSaga | undefined;
-    let text = '';
     const lengths: number[] = [];
+    let saga: FileSaga | undefined;
+    const start = this.#used;
+    let end = start;
     try {
       this.#checkOpen();
       assertEntries(entries);
@@ -372,12 +384,18 @@ export class FileSagaLog implements SagaLog {
       // The head is a digest this log computed or checked, unless it came from a line it could not vouch for.
       let prevIsDigest = saga === undefined || (saga.records !== undefined && saga.intact);
       for (const entry of entries) {
-        const sealed = sealWithText(entry, prev, prevIsDigest, true);
+        const { record, text } = sealCanonical(entry, prev, prevIsDigest, true);
         prevIsDigest = true;
-        records.push(sealed.record);
-        lengths.push(sealed.bytes + 1);
-        text += `${sealed.line}\n`;
-        prev = sealed.record.hash;
+        // The line: the canonical text, its closing brace replaced by the hash and a brace, then a newline.
+        // Until the append is queued, `#used` stays put: a failure leaves nothing behind.
+        const buffer = this.#room(end, text.length * 3 + HASH_LINE_END);
+        const line = end;
+        end += buffer.write(text, end, 'utf8') - 1;
+        end += buffer.write(hashSuffix(record.hash), end, 'latin1');
+        buffer[end++] = NEWLINE;
+        records.push(record);
+        lengths.push(end - line);
+        prev = record.hash;
       }
     } catch (error: unknown) {
       return Promise.reject(error);
@@ -396,35 +414,54 @@ export class FileSagaLog implements SagaLog {
     }
     saga.reserved += records.length;
     saga.head = (records[records.length - 1] as SagaRecord).hash;
+    let bytes: Buffer | undefined;
+    if (this.#sync === 'always')
+      bytes = Buffer.from(this.#buffer.subarray(start, end)); // a copy: the space is reused
+    else this.#used = end;
     const target = saga;
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ saga: target, records, text, lengths, resolve, reject });
-      if (this.#sync !== 'always') this.#queuedText += text;
+      this.#queue.push({ saga: target, records, bytes, lengths, resolve, reject });
       if (this.#flushing !== undefined) return; // the running flush takes it in its next write
       if (this.#queue.length >= EAGER_BATCH) this.#flushNow();
       else this.#flushSoon ??= setImmediate(this.#flushNow);
     });
   }
 
+  /** The append buffer, grown (keeping its first `used` bytes) when it has less than `need` bytes after them. */
+  #room(used: number, need: number): Buffer {
+    const buffer = this.#buffer;
+    if (used + need <= buffer.length) return buffer;
+    let size = buffer.length * 2;
+    while (size < used + need) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    buffer.copy(grown, 0, 0, used);
+    this.#buffer = grown;
+    return grown;
+  }
+
   async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0 && this.#failure === undefined) {
         let batch: Pending[];
-        let text: string;
+        let buffer: Buffer;
+        let length: number;
         if (this.#sync === 'always') {
           batch = this.#queue.splice(0, 1);
-          text = (batch[0] as Pending).text;
+          buffer = (batch[0] as Pending).bytes as Buffer;
+          length = buffer.length;
         } else {
           batch = this.#queue;
-          text = this.#queuedText;
           this.#queue = [];
-          this.#queuedText = '';
+          buffer = this.#buffer;
+          length = this.#used;
+          this.#buffer = this.#spare ?? Buffer.allocUnsafe(FIRST_BUFFER);
+          this.#spare = undefined;
+          this.#used = 0;
         }
         try {
-          let bytes = 0;
-          for (const p of batch) for (const length of p.lengths) bytes += length;
-          await writeFully(this.#handle, text, bytes);
+          await writeFully(this.#handle, buffer, length);
           if (this.#sync !== 'never' && !this.#dsync) await this.#handle.datasync();
+          if (this.#sync !== 'always' && buffer.length <= KEEP_BUFFER) this.#spare = buffer;
         } catch (error: unknown) {
           this.#failure = new SagaLogClosedError(`the saga log ${this.path} failed to write; reopen it`, {
             cause: error,
@@ -463,7 +500,7 @@ export class FileSagaLog implements SagaLog {
       const failure = this.#failure;
       if (failure !== undefined) {
         for (const p of this.#queue.splice(0)) p.reject(failure);
-        this.#queuedText = '';
+        this.#used = 0;
       }
       this.#flushing = undefined;
     }

@@ -10,7 +10,7 @@ import {
   SAGA_GENESIS_HASH,
   type SagaEntry,
   type SagaRecord,
-  sealWithText,
+  sealCanonical,
   vouchFor,
 } from './records.js';
 
@@ -214,7 +214,7 @@ export class MemorySagaLog implements SagaLog {
     for (let i = records.length; i < entries.length; i++) {
       // The entry is deep-frozen, so the sealed record is too once its own fields are.
       const prev = records[i - 1]?.hash ?? SAGA_GENESIS_HASH; // a digest: computed here
-      records.push(Object.freeze(sealWithText(entries[i] as SagaEntry, prev, true).record));
+      records.push(Object.freeze(sealCanonical(entries[i] as SagaEntry, prev, true).record));
     }
     saga.view = vouchFor(records.slice()); // sealed here from frozen entries: intact
     return saga.view;

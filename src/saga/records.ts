@@ -310,6 +310,115 @@ function finite(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** What a template gives: the record (without `hash`) and its canonical text. */
+interface Templated {
+  readonly record: Record<string, unknown>;
+  readonly text: string;
+  readonly known: true;
+}
+
+/** The text of the fields every record has between `at` and `type`, from `owner` to `seq`. */
+function metaText(owner: string, prev: string, prevIsDigest: boolean, sagaId: string, seq: number): string {
+  return `"owner":${quote(owner)},"prev":${prevIsDigest ? `"${prev}"` : JSON.stringify(prev)},"sagaId":${quote(sagaId)},"seq":${seq}`;
+}
+
+/** Fields of `source` besides the ones a template writes (`prev` and `hash` are not the entry's). */
+function extraFields(source: Readonly<Record<string, unknown>>, expected: number): boolean {
+  let fields = Object.keys(source).length;
+  if (source.prev !== undefined) fields--;
+  if (source.hash !== undefined) fields--;
+  return fields !== expected;
+}
+
+/*
+ * One function per record type: each reads the fields of a single kind of entry, so its property accesses
+ * see one or two object shapes and stay fast, where one function reading every kind would see them all.
+ */
+
+function stepStarted(
+  source: Readonly<Record<string, unknown>>,
+  prev: string,
+  prevIsDigest: boolean,
+): Templated | undefined {
+  const { at, attempt, owner, sagaId, seq, step } = source;
+  if (!finite(at) || !finite(seq) || !finite(attempt) || typeof owner !== 'string') return undefined;
+  if (typeof sagaId !== 'string' || typeof step !== 'string' || extraFields(source, 7)) return undefined;
+  const meta = metaText(owner, prev, prevIsDigest, sagaId, seq);
+  return {
+    known: true,
+    record: { at, attempt, owner, prev, sagaId, seq, step, type: 'step_started' },
+    text: `{"at":${at},"attempt":${attempt},${meta},"step":${quote(step)},"type":"step_started"}`,
+  };
+}
+
+function stepCompleted(
+  source: Readonly<Record<string, unknown>>,
+  prev: string,
+  prevIsDigest: boolean,
+): Templated | undefined {
+  const { at, output, owner, sagaId, seq, step } = source;
+  if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
+  if (typeof step !== 'string') return undefined;
+  const meta = metaText(owner, prev, prevIsDigest, sagaId, seq);
+  if (output === undefined) {
+    if (extraFields(source, 6)) return undefined;
+    return {
+      known: true,
+      record: { at, owner, prev, sagaId, seq, step, type: 'step_completed' },
+      text: `{"at":${at},${meta},"step":${quote(step)},"type":"step_completed"}`,
+    };
+  }
+  if (extraFields(source, 7) || !stringifiesCanonically(output, 0)) return undefined;
+  return {
+    known: true,
+    record: { at, output, owner, prev, sagaId, seq, step, type: 'step_completed' },
+    text: `{"at":${at},"output":${JSON.stringify(output)},${meta},"step":${quote(step)},"type":"step_completed"}`,
+  };
+}
+
+function sagaCompleted(
+  source: Readonly<Record<string, unknown>>,
+  prev: string,
+  prevIsDigest: boolean,
+): Templated | undefined {
+  const { at, owner, sagaId, seq } = source;
+  if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
+  if (extraFields(source, 5)) return undefined;
+  return {
+    known: true,
+    record: { at, owner, prev, sagaId, seq, type: 'saga_completed' },
+    text: `{"at":${at},${metaText(owner, prev, prevIsDigest, sagaId, seq)},"type":"saga_completed"}`,
+  };
+}
+
+function sagaStarted(
+  source: Readonly<Record<string, unknown>>,
+  prev: string,
+  prevIsDigest: boolean,
+): Templated | undefined {
+  const { at, input, owner, saga, sagaId, seq, steps } = source;
+  if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
+  if (typeof saga !== 'string' || !Array.isArray(steps) || !stringifiesCanonically(steps, 0)) return undefined;
+  // `saga` sorts between `prev` and `sagaId`: the shared meta text does not fit.
+  const quotedPrev = prevIsDigest ? `"${prev}"` : JSON.stringify(prev);
+  const head = `"owner":${quote(owner)},"prev":${quotedPrev}`;
+  const tail = `"saga":${quote(saga)},"sagaId":${quote(sagaId)},"seq":${seq},"steps":${JSON.stringify(steps)},"type":"saga_started"}`;
+  if (input === undefined) {
+    if (extraFields(source, 7)) return undefined;
+    return {
+      known: true,
+      record: { at, owner, prev, saga, sagaId, seq, steps, type: 'saga_started' },
+      text: `{"at":${at},${head},${tail}`,
+    };
+  }
+  if (extraFields(source, 8) || !stringifiesCanonically(input, 0)) return undefined;
+  return {
+    known: true,
+    record: { at, input, owner, prev, saga, sagaId, seq, steps, type: 'saga_started' },
+    text: `{"at":${at},"input":${JSON.stringify(input)},${head},${tail}`,
+  };
+}
+
 /**
  * The canonical text and the record for the entries the orchestrator writes most (a step started or
  * completed, a saga started or completed), by a template instead of a general serialiser; `undefined` for
@@ -321,70 +430,16 @@ function templated(
   source: Readonly<Record<string, unknown>>,
   prev: string,
   prevIsDigest: boolean,
-): { readonly record: Record<string, unknown>; readonly text: string; readonly known: true } | undefined {
-  const { at, owner, sagaId, seq, type } = source;
-  if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
-  // Fields besides the ones a template writes (`prev` and `hash` are not the entry's).
-  let fields = Object.keys(source).length;
-  if (source.prev !== undefined) fields--;
-  if (source.hash !== undefined) fields--;
-  const quotedPrev = prevIsDigest ? `"${prev}"` : JSON.stringify(prev);
-  const meta = `"owner":${quote(owner)},"prev":${quotedPrev},"sagaId":${quote(sagaId)},"seq":${seq}`;
-  switch (type) {
-    case 'step_started': {
-      const { attempt, step } = source;
-      if (fields !== 7 || !finite(attempt) || typeof step !== 'string') return undefined;
-      return {
-        known: true,
-        record: { at, attempt, owner, prev, sagaId, seq, step, type },
-        text: `{"at":${at},"attempt":${attempt},${meta},"step":${quote(step)},"type":"step_started"}`,
-      };
-    }
-    case 'step_completed': {
-      const { output, step } = source;
-      if (typeof step !== 'string') return undefined;
-      if (output === undefined) {
-        if (fields !== 6) return undefined;
-        return {
-          known: true,
-          record: { at, owner, prev, sagaId, seq, step, type },
-          text: `{"at":${at},${meta},"step":${quote(step)},"type":"step_completed"}`,
-        };
-      }
-      if (fields !== 7 || !stringifiesCanonically(output, 0)) return undefined;
-      return {
-        known: true,
-        record: { at, output, owner, prev, sagaId, seq, step, type },
-        text: `{"at":${at},"output":${JSON.stringify(output)},${meta},"step":${quote(step)},"type":"step_completed"}`,
-      };
-    }
+): Templated | undefined {
+  switch (source.type) {
+    case 'step_started':
+      return stepStarted(source, prev, prevIsDigest);
+    case 'step_completed':
+      return stepCompleted(source, prev, prevIsDigest);
     case 'saga_completed':
-      if (fields !== 5) return undefined;
-      return {
-        known: true,
-        record: { at, owner, prev, sagaId, seq, type },
-        text: `{"at":${at},${meta},"type":"saga_completed"}`,
-      };
-    case 'saga_started': {
-      const { input, saga, steps } = source;
-      if (typeof saga !== 'string' || !Array.isArray(steps) || !stringifiesCanonically(steps, 0)) return undefined;
-      const tail = `"saga":${quote(saga)},"sagaId":${quote(sagaId)},"seq":${seq},"steps":${JSON.stringify(steps)},"type":"saga_started"}`;
-      const head = `"owner":${quote(owner)},"prev":${quotedPrev}`;
-      if (input === undefined) {
-        if (fields !== 7) return undefined;
-        return {
-          known: true,
-          record: { at, owner, prev, saga, sagaId, seq, steps, type },
-          text: `{"at":${at},${head},${tail}`,
-        };
-      }
-      if (fields !== 8 || !stringifiesCanonically(input, 0)) return undefined;
-      return {
-        known: true,
-        record: { at, input, owner, prev, saga, sagaId, seq, steps, type },
-        text: `{"at":${at},"input":${JSON.stringify(input)},${head},${tail}`,
-      };
-    }
+      return sagaCompleted(source, prev, prevIsDigest);
+    case 'saga_started':
+      return sagaStarted(source, prev, prevIsDigest);
     default:
       return undefined;
   }
@@ -439,21 +494,29 @@ export function recordDigest(record: SagaRecord | SagaEntry): string {
  * and the list itself is frozen. {@link verifySagaRecords} need not check their shape or hash them again; it
  * still checks the chain.
  */
-const vouched = new WeakSet<object>();
+const VOUCHED: unique symbol = Symbol('vouched');
 
-/** Freezes a fresh list of deep-frozen, intact records and vouches for it (for the logs). */
+/**
+ * Freezes a fresh list of deep-frozen, intact records and vouches for it (for the logs): a hidden mark on the
+ * list itself, cheaper to set and test than a weak set. Copies of the list (spread, `slice`) do not carry it.
+ */
 export function vouchFor(records: SagaRecord[]): readonly SagaRecord[] {
-  vouched.add(Object.freeze(records));
-  return records;
+  Object.defineProperty(records, VOUCHED, { value: true });
+  return Object.freeze(records);
+}
+
+function isVouched(records: readonly SagaRecord[]): boolean {
+  return (records as { readonly [VOUCHED]?: boolean })[VOUCHED] === true;
 }
 
 /** What a log line adds after a record's canonical text (its closing `}` replaced): `,"hash":"` … `"}`. */
 const HASH_HEAD = ',"hash":"';
-const HASH_SUFFIX = HASH_HEAD.length + 64 + 2;
+/** Bytes of that suffix, less the closing brace it replaces. */
+export const HASH_SUFFIX = HASH_HEAD.length + 64 + 2;
 
 /**
  * True when the bytes `line[start, end)` are `record`'s canonical text with its hash added last, as
- * {@link sealWithText} writes a line: checked by hashing the line's own bytes, without re-serialising the
+ * a file log writes a line (see {@link sealCanonical}): checked by hashing the line's own bytes, without re-serialising the
  * record. A line that fails (edited, or rewritten in another key order) is simply not vouched for:
  * verification then hashes the record's canonical JSON. `record` must be what the line parses to, with a
  * 64-character `hash`: the line then ends with exactly those 64 bytes between `,"hash":"` and `"}` (the
@@ -493,36 +556,35 @@ export function lineMatchesHash(line: Buffer, start: number, end: number, record
  * ```
  */
 export function sealSagaRecord(entry: SagaEntry, prev: string): SagaRecord {
-  return sealWithText(entry, prev).record;
+  return sealCanonical(entry, prev).record;
 }
 
 /**
- * Seals an entry and also returns the record as one line of JSON: its canonical text with the hash added
- * last, and the line's length in UTF-8 bytes, so a file log need not serialise it again (JSON.parse of the
- * line gives the record back). A log
- * that knows `prev` to be a hex digest (one it computed, or read from a line it checked) says so with
- * `prevIsDigest`, and the text writes it as it is; with `freeze` the record comes back deep-frozen.
+ * Seals an entry and also returns its canonical text (the JSON its hash covers, without `hash`), so a log can
+ * write the record's line without serialising it again: the line is that text with `,"hash":"…"` put before
+ * its closing brace (JSON.parse of the line gives the record back). A log that knows `prev` to be a hex
+ * digest (one it computed, or read from a line it checked) says so with `prevIsDigest`, and the text writes
+ * it as it is; with `freeze` the record comes back deep-frozen.
  */
-export function sealWithText(
+export function sealCanonical(
   entry: SagaEntry,
   prev: string,
   prevIsDigest = false,
   freeze = false,
-): { readonly record: SagaRecord; readonly line: string; readonly bytes: number } {
+): { readonly record: SagaRecord; readonly text: string } {
   const { record, text, known } = canonicalRecord(entry as unknown as Record<string, unknown>, prev, prevIsDigest);
-  const hash = sha256Hex(text);
-  record.hash = hash;
+  record.hash = sha256Hex(text);
   if (freeze) {
     // A templated record holds nothing but known fields: freeze those that nest, then the record.
     if (known === true) frozenEntry(record as unknown as SagaEntry);
     else deepFreeze(record);
   }
-  return {
-    record: record as unknown as SagaRecord,
-    line: `${text.slice(0, -1)}${HASH_HEAD}${hash}"}`,
-    // The text is flat once hashed, so measuring it is cheap; the line adds an ASCII suffix to it.
-    bytes: Buffer.byteLength(text) - 1 + HASH_SUFFIX,
-  };
+  return { record: record as unknown as SagaRecord, text };
+}
+
+/** The ASCII bytes a line adds after its canonical text (whose closing brace it replaces). */
+export function hashSuffix(hash: string): string {
+  return `${HASH_HEAD}${hash}"}`;
 }
 
 const MAX_MESSAGE = 2_000;
@@ -623,7 +685,7 @@ export function verifySagaRecords(
     message: `saga ${sagaId}, record ${index}: ${message}`,
   });
   // A list a log vouches for holds records already checked against their hashes: only the chain is left.
-  const trusted = vouched.has(records);
+  const trusted = isVouched(records);
   let prev = SAGA_GENESIS_HASH;
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as SagaRecord;
