@@ -424,26 +424,19 @@ class Drive {
    * outputs never change once a later group runs). Built on demand, straight from the state.
    */
   outputsBefore(group: number): SagaAnyOutputs {
-    const built = this.#outputsByGroup;
-    let outputs = built[group];
+    let outputs = this.#outputsByGroup[group];
     if (outputs === undefined) {
-      // Start from the latest earlier group's outputs (a copy), then add the groups in between.
-      let from = Math.min(group, built.length) - 1;
-      while (from > 0 && built[from] === undefined) from--;
-      const base = from > 0 ? built[from] : undefined;
-      const o: Record<string, unknown> = base === undefined ? {} : { ...base };
-      const start = base === undefined ? 0 : from;
+      const o: Record<string, unknown> = {};
       const all = this.state.outputs;
       const steps = this.spec.steps;
       for (let i = 0; i < steps.length; i++) {
         const step = steps[i] as StepSpec;
-        if (step.group < start) continue;
         if (step.group >= group) break;
         const value = all[step.name];
         if (value !== undefined || Object.hasOwn(all, step.name)) o[step.name] = value;
       }
       outputs = Object.freeze(o);
-      built[group] = outputs;
+      this.#outputsByGroup[group] = outputs;
     }
     return outputs;
   }
