@@ -26,7 +26,7 @@ export interface BenchMeasure {
   /** Relative spread (max-min)/median of the batch rates, in %. */
   readonly spreadPct: number;
   readonly batches: number;
-  /** The rate of each batch, round by round (the same round of every case of one `compare` ran back to back). */
+  /** The rate of each batch, round by round (the batches of one round of every case of one `compare` ran back to back). */
   readonly rates: readonly number[];
 }
 
@@ -60,7 +60,8 @@ function median(values: number[]): number {
 }
 
 /**
- * Measures every case, interleaved, and returns their rates in the order given.
+ * Measures every case, interleaved (in reverse order every other round), and returns their rates in the order
+ * given.
  */
 export async function compare(cases: readonly BenchCase[], options: CompareOptions = {}): Promise<BenchMeasure[]> {
   const quick = options.quick ?? false;
@@ -87,7 +88,10 @@ export async function compare(cases: readonly BenchCase[], options: CompareOptio
   }
   const rates: number[][] = cases.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < cases.length; k++) {
+    for (let i = 0; i < cases.length; i++) {
+      // Every other round runs the cases in reverse, so no case always runs first (or right after a GC of
+      // the one before).
+      const k = r % 2 === 0 ? i : cases.length - 1 - i;
       const c = cases[k] as BenchCase;
       const calls = sizes[k] as number;
       const ms = await runBatch(c.fn, calls, counters[k] as number);

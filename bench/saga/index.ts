@@ -5,19 +5,23 @@
  *   `MemorySagaLog` against a hand-written try/catch function making the same five service calls and
  *   compensating the same way, but with no log, no leases, no retries, no recovery. Measured with services
  *   that answer on the next event-loop turn (`tick`, the target: any real call is at least that slow) and
- *   with services that answer at once (`none`: bookkeeping only, reported as µs per step). The slowdown is
- *   the median of 25 per-round ratios (each round runs both back to back), so a slow spell of the shared
- *   machine weighs on both sides of a ratio alike.
+ *   with services that answer at once (`none`: bookkeeping only, reported as µs per step). Two slowdowns
+ *   are reported: the median of 25 per-round ratios (each round runs both back to back, in alternating
+ *   order, so a slow spell of the shared machine weighs on both alike) and the ratio of the two medians; the
+ *   target is held against the larger.
  * - Durability: steps/s through a `FileSagaLog` (fsync per group of appends) with 1 and 64 sagas in flight.
  * - Recovery: time to open a file log holding 10,000 unfinished sagas (crashed at their pivot) and
- *   `recover()` every one of them to `completed`: three runs on copies of one log, the median is the figure
- *   (the time of `recover()` alone is reported beside it).
+ *   `recover()` every one of them to `completed`, in a fresh process each time as after a real crash (cold
+ *   JIT, nothing warmed up by the rest of this benchmark): three runs on copies of one log. The target is
+ *   held against the median time of `recover()` (the issue's "time to recover()"); the time to open the log
+ *   before it, and the sum, are reported beside it.
  */
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
-  defineSaga,
   FileSagaLog,
   MemorySagaLog,
   type SagaEntry,
@@ -26,27 +30,11 @@ import {
 } from '../../src/saga/index.js';
 import { compare, pairedSlowdown, timeOnce } from '../lib/harness.js';
 import { type Benchmark, type BenchReport, type ResultTable, type TargetCheck, target } from '../lib/types.js';
-import { type CheckoutInput, type Latency, Shop } from './services.js';
+import { type CheckoutInput, checkoutSaga, type Latency, Shop } from './services.js';
 
 const STEPS = 5;
 /** `SagaRecoverOptions.concurrency`'s default, which the recovery measurement uses (it passes no options). */
 const RECOVERY_CONCURRENCY = 256;
-
-function checkoutSaga(shop: Shop) {
-  return defineSaga<CheckoutInput>('checkout')
-    .step('reserve', {
-      run: ({ input, idempotencyKey }) => shop.reserve(idempotencyKey, input.sku, input.qty),
-      compensate: ({ idempotencyKey }) => shop.release(idempotencyKey),
-    })
-    .step('charge', {
-      run: ({ input, idempotencyKey }) => shop.charge(idempotencyKey, input.cents),
-      compensate: ({ idempotencyKey }) => shop.refund(idempotencyKey),
-    })
-    .pivot('confirm', { run: ({ outputs, idempotencyKey }) => shop.confirm(idempotencyKey, outputs.charge.chargeId) })
-    .step('ship', { run: ({ input, idempotencyKey }) => shop.ship(idempotencyKey, input.sku) })
-    .step('notify', { run: ({ outputs, idempotencyKey }) => shop.notify(idempotencyKey, outputs.ship.trackingId) })
-    .build();
-}
 
 /** The same calls and compensations, by hand. */
 async function handWritten(shop: Shop, id: string, input: CheckoutInput): Promise<void> {
@@ -167,13 +155,30 @@ interface RecoveryRun {
   readonly totalMs: number;
   readonly openMs: number;
   readonly recoverMs: number;
-  /** CPU of this process (every thread) during the run, ms. */
+  /** CPU of the recovering process (every thread) during the run, ms. */
   readonly cpuMs: number;
 }
 
+const CHILD = fileURLToPath(new URL('./recover-child.ts', import.meta.url));
+
+/** Recovers `path` in a fresh process (started with this one's loader flags), which times itself. */
+function recoverInChild(path: string, count: number): Promise<RecoveryRun> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...process.execArgv, CHILD, path, String(count)],
+      { maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`recovery process failed: ${stderr || error.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').pop() as string) as RecoveryRun);
+      },
+    );
+  });
+}
+
 /**
- * Recovers a copy of one crashed log `runs` times, each time in a fresh FileSagaLog and orchestrator, and
- * returns every run (sorted by total time): the median is the figure, the others show the spread.
+ * Recovers a copy of one crashed log `runs` times, each in a new process, as after a real crash (nothing
+ * warmed up by the rest of the benchmark), and returns every run in the order they ran.
  */
 async function recovery(count: number, runs: number): Promise<RecoveryRun[]> {
   return withDir(async (dir) => {
@@ -183,26 +188,9 @@ async function recovery(count: number, runs: number): Promise<RecoveryRun[]> {
     for (let run = 0; run < runs; run++) {
       const path = join(dir, `sagas-${run}.jsonl`);
       copyFileSync(crashed, path);
-      const shop = new Shop('none');
-      let log: FileSagaLog | undefined;
-      let openMs = 0;
-      let completed = 0;
-      const cpuBefore = process.cpuUsage();
-      const totalMs = await timeOnce(async () => {
-        openMs = await timeOnce(async () => {
-          log = await FileSagaLog.open(path);
-        });
-        const orchestrator = new SagaOrchestrator({ log: log!, owner: 'recoverer', sagas: [checkoutSaga(shop)] });
-        const report = await orchestrator.recover(); // as a user would call it: the default concurrency
-        completed = report.results.filter((r) => r.status === 'completed').length;
-        if (report.failed.length > 0) throw new Error(`recovery failed for ${report.failed.length} saga(s)`);
-      });
-      const cpu = process.cpuUsage(cpuBefore);
-      await log?.close();
-      if (completed !== count) throw new Error(`recovered ${completed} of ${count} sagas to completed`);
-      results.push({ totalMs, openMs, recoverMs: totalMs - openMs, cpuMs: (cpu.user + cpu.system) / 1000 });
+      results.push(await recoverInChild(path, count));
     }
-    return results.sort((a, b) => a.totalMs - b.totalMs);
+    return results;
   });
 }
 
@@ -219,12 +207,28 @@ export const benchmark: Benchmark = {
     const perStepUs = (none.ours.nsPerOp - none.hand.nsPerOp) / 1000 / STEPS;
     const overheadTable: ResultTable = {
       title: '5-step checkout saga vs hand-written try/catch compensation (same service calls)',
-      columns: ['services', 'case', 'sagas/s', 'µs/saga', 'spread %', 'slowdown ×'],
+      columns: ['services', 'case', 'sagas/s', 'µs/saga', 'spread %', 'slowdown × (paired)', 'ratio of medians ×'],
       rows: [
-        ['next-turn', tick.hand.name, tick.hand.opsPerSec, tick.hand.nsPerOp / 1000, tick.hand.spreadPct, 1],
-        ['next-turn', tick.ours.name, tick.ours.opsPerSec, tick.ours.nsPerOp / 1000, tick.ours.spreadPct, tickRatio],
-        ['instant', none.hand.name, none.hand.opsPerSec, none.hand.nsPerOp / 1000, none.hand.spreadPct, 1],
-        ['instant', none.ours.name, none.ours.opsPerSec, none.ours.nsPerOp / 1000, none.ours.spreadPct, noneRatio],
+        ['next-turn', tick.hand.name, tick.hand.opsPerSec, tick.hand.nsPerOp / 1000, tick.hand.spreadPct, 1, 1],
+        [
+          'next-turn',
+          tick.ours.name,
+          tick.ours.opsPerSec,
+          tick.ours.nsPerOp / 1000,
+          tick.ours.spreadPct,
+          tickRatio,
+          tick.hand.opsPerSec / tick.ours.opsPerSec,
+        ],
+        ['instant', none.hand.name, none.hand.opsPerSec, none.hand.nsPerOp / 1000, none.hand.spreadPct, 1, 1],
+        [
+          'instant',
+          none.ours.name,
+          none.ours.opsPerSec,
+          none.ours.nsPerOp / 1000,
+          none.ours.spreadPct,
+          noneRatio,
+          none.hand.opsPerSec / none.ours.opsPerSec,
+        ],
       ],
     };
 
@@ -247,12 +251,14 @@ export const benchmark: Benchmark = {
       `recovery: ${count} unfinished sagas, recover() with its default concurrency (${RECOVERY_CONCURRENCY}), ${runs} run(s)`,
     );
     const recoveries = await recovery(count, runs);
-    const recovered = recoveries[recoveries.length >> 1] as RecoveryRun; // the median run
+    // The median run by the time of recover() (the issue's "time to recover()"), and the median open + recover.
+    const recovered = [...recoveries].sort((a, b) => a.recoverMs - b.recoverMs)[runs >> 1] as RecoveryRun;
+    const medianTotalMs = ([...recoveries].sort((a, b) => a.totalMs - b.totalMs)[runs >> 1] as RecoveryRun).totalMs;
     const recoveryTable: ResultTable = {
-      title: `Crash recovery from a FileSagaLog: ${count} sagas stopped at their pivot, each driven to completed by recover() (${RECOVERY_CONCURRENCY} at a time, its default); ${runs} run(s) on copies of one log, fastest first, the median is the figure`,
-      columns: ['run', 'sagas', 'open ms', 'recover() ms', 'open + recover ms', 'CPU ms (this process)', 'sagas/s'],
+      title: `Crash recovery from a FileSagaLog: ${count} sagas stopped at their pivot, each driven to completed by recover() (${RECOVERY_CONCURRENCY} at a time, its default), in a fresh process each time; ${runs} run(s) on copies of one log, in the order they ran, the median by recover() marked`,
+      columns: ['run', 'sagas', 'open ms', 'recover() ms', 'open + recover ms', 'CPU ms (that process)', 'sagas/s'],
       rows: recoveries.map((r, i) => [
-        i === recoveries.length >> 1 ? `${i + 1} (median)` : String(i + 1),
+        r === recovered && runs > 1 ? `${i + 1} (median)` : String(i + 1),
         count,
         r.openMs,
         r.recoverMs,
@@ -263,10 +269,15 @@ export const benchmark: Benchmark = {
     };
 
     const targets: TargetCheck[] = [
-      target('5-step in-memory saga vs hand-written, next-turn services (×)', tickRatio, '<=', 3),
       target(
-        `open a file log and recover() its ${count} unfinished sagas, median of ${runs} (s)`,
-        recovered.totalMs / 1000,
+        '5-step in-memory saga vs hand-written, next-turn services, the larger of paired and ratio of medians (×)',
+        Math.max(tickRatio, tick.hand.opsPerSec / tick.ours.opsPerSec),
+        '<=',
+        3,
+      ),
+      target(
+        `recover() of ${count} unfinished sagas from a file log, in a fresh process, median of ${runs} (s)`,
+        recovered.recoverMs / 1000,
         '<=',
         quick ? 0.2 : 2,
       ),
@@ -281,9 +292,9 @@ export const benchmark: Benchmark = {
         fileStepsPerSecSerial: serial.stepsPerSec,
         fileStepsPerSec64: parallel.stepsPerSec,
         recoverySagas: count,
-        recoveryMs: recovered.totalMs,
+        recoveryMs: recovered.recoverMs,
+        recoveryOpenAndRecoverMedianMs: medianTotalMs,
         recoveryOpenMs: recovered.openMs,
-        recoveryRecoverMs: recovered.recoverMs,
         recoveryRunsMs: recoveries.map((r) => r.totalMs),
         recoveryCpuMs: recovered.cpuMs,
         recoveryConcurrency: RECOVERY_CONCURRENCY,

@@ -5,6 +5,7 @@
  * leaves only bookkeeping to measure.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { defineSaga } from '../../src/saga/index.js';
 
 /** How a simulated call completes. */
 export type Latency = 'tick' | 'none';
@@ -98,4 +99,21 @@ export class Shop {
     await this.#hop();
     this.#sent.get(key) ?? this.#sent.put(key, { to: trackingId });
   }
+}
+
+/** The 5-step checkout saga over `shop`: reserve → charge → (pivot) confirm → ship → notify. */
+export function checkoutSaga(shop: Shop) {
+  return defineSaga<CheckoutInput>('checkout')
+    .step('reserve', {
+      run: ({ input, idempotencyKey }) => shop.reserve(idempotencyKey, input.sku, input.qty),
+      compensate: ({ idempotencyKey }) => shop.release(idempotencyKey),
+    })
+    .step('charge', {
+      run: ({ input, idempotencyKey }) => shop.charge(idempotencyKey, input.cents),
+      compensate: ({ idempotencyKey }) => shop.refund(idempotencyKey),
+    })
+    .pivot('confirm', { run: ({ outputs, idempotencyKey }) => shop.confirm(idempotencyKey, outputs.charge.chargeId) })
+    .step('ship', { run: ({ input, idempotencyKey }) => shop.ship(idempotencyKey, input.sku) })
+    .step('notify', { run: ({ outputs, idempotencyKey }) => shop.notify(idempotencyKey, outputs.ship.trackingId) })
+    .build();
 }

@@ -74,6 +74,8 @@ interface Pending {
   readonly bytes: Buffer | undefined;
   /** Byte length of each record's line. */
   readonly lengths: readonly number[];
+  /** The saga's version once this append is in (what the append resolves with). */
+  readonly version: number;
   readonly resolve: (version: number) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -354,12 +356,14 @@ export class FileSagaLog implements SagaLog {
           saga.records.push(deepFreeze(JSON.parse(text) as SagaRecord));
         }
       }
-      // The kept records are vouched for when each line's bytes hash to its record's hash.
+      // The kept records are vouched for when each line is its record's canonical text and hashes to it.
       const kept = saga.records;
       let intact = true;
       for (let i = 0; intact && i < kept.length; i++) {
         const start = spans[2 * i] as number;
-        intact = lineMatchesHash(data, start, start + (spans[2 * i + 1] as number) - 1, kept[i] as SagaRecord);
+        const end = start + (spans[2 * i + 1] as number) - 1;
+        const text = ascii?.slice(start, end) ?? data.toString('utf8', start, end);
+        intact = lineMatchesHash(data, start, end, text, kept[i] as SagaRecord);
       }
       saga.intact = intact;
     }
@@ -414,13 +418,14 @@ export class FileSagaLog implements SagaLog {
     }
     saga.reserved += records.length;
     saga.head = (records[records.length - 1] as SagaRecord).hash;
+    const version = saga.reserved;
     let bytes: Buffer | undefined;
     if (this.#sync === 'always')
       bytes = Buffer.from(this.#buffer.subarray(start, end)); // a copy: the space is reused
     else this.#used = end;
     const target = saga;
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ saga: target, records, bytes, lengths, resolve, reject });
+      this.#queue.push({ saga: target, records, bytes, lengths, version, resolve, reject });
       if (this.#flushing !== undefined) return; // the running flush takes it in its next write
       if (this.#queue.length >= EAGER_BATCH) this.#flushNow();
       else this.#flushSoon ??= setImmediate(this.#flushNow);
@@ -485,16 +490,14 @@ export class FileSagaLog implements SagaLog {
           } else if (saga.records !== undefined) {
             saga.records.push(...p.records);
           } else {
-            // A finished saga written to again: bring its records back into memory.
+            // A finished saga written to again: unfinished, its records are read back from the file on
+            // demand (no await here: a flush never waits on anything but its own write).
             saga.finished = false;
-            const back = await this.#readSpans(saga.spans);
-            saga.records = back.records;
-            saga.intact = back.intact;
             saga.view = undefined;
           }
         }
         this.#size = offset;
-        for (const p of batch) p.resolve(p.saga.spans.length / 2);
+        for (const p of batch) p.resolve(p.version);
       }
     } finally {
       const failure = this.#failure;
@@ -543,8 +546,9 @@ export class FileSagaLog implements SagaLog {
       const length = spans[i + 1] as number;
       const buffer = Buffer.alloc(length);
       await this.#handle.read(buffer, 0, length, offset);
-      const record = deepFreeze(JSON.parse(buffer.toString('utf8', 0, length - 1)) as SagaRecord);
-      if (intact && !lineMatchesHash(buffer, 0, length - 1, record)) intact = false;
+      const text = buffer.toString('utf8', 0, length - 1);
+      const record = deepFreeze(JSON.parse(text) as SagaRecord);
+      if (intact && !lineMatchesHash(buffer, 0, length - 1, text, record)) intact = false;
       records.push(record);
     }
     return { records, intact };

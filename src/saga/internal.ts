@@ -84,10 +84,9 @@ export function assertEntries(entries: unknown): asserts entries is readonly Sag
 }
 
 /**
- * Freezes an entry the orchestrator just built (or a record sealed from one), all the way down, so the logs (see {@link deepFreeze}) and
- * the event listeners get it immutable at no further cost. Its only nested values are the body's `error`,
- * `input`, `output` and `steps`, all the orchestrator's own: inputs and outputs are deep-frozen JSON copies,
- * error infos flat objects, the step list an array of strings.
+ * Freezes an entry the orchestrator just built (or a record sealed from one), all the way down, so the logs
+ * and the event listeners get it immutable. Its only nested values are the body's `error`, `input`, `output`
+ * and `steps`; each is walked whole (a frozen object may still hold a mutable one).
  */
 export function frozenEntry(entry: SagaEntry): SagaEntry {
   const nested = entry as {
@@ -96,29 +95,24 @@ export function frozenEntry(entry: SagaEntry): SagaEntry {
     readonly output?: unknown;
     readonly steps?: unknown;
   };
-  freezeNested(nested.error);
-  freezeNested(nested.input);
-  freezeNested(nested.output);
-  freezeNested(nested.steps);
+  deepFreeze(nested.error);
+  deepFreeze(nested.input);
+  deepFreeze(nested.output);
+  deepFreeze(nested.steps);
   return Object.freeze(entry);
-}
-
-function freezeNested(value: unknown): void {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) deepFreeze(value);
 }
 
 /** Nesting beyond which a value to freeze is taken for a cycle (JSON from the orchestrator is far shallower). */
 const MAX_DEPTH = 512;
 
 /**
- * Freezes a JSON value and everything in it, so a stored record cannot change under the log. A frozen object
- * is taken as frozen all the way down (freezing is its owner's promise: the orchestrator's entries come
- * frozen whole, see {@link frozenEntry}), so they cost one check.
+ * Freezes a JSON value and everything in it, so a stored record cannot change under the log. Already frozen
+ * objects are walked too: freezing is shallow, and a frozen object may hold a mutable one.
  *
  * @throws {@link ValidationError} for a value nested deeper than 512 levels (a cycle).
  */
 export function deepFreeze<T>(value: T, depth = 0): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+  if (typeof value === 'object' && value !== null) {
     if (depth > MAX_DEPTH) {
       throw new ValidationError({ argument: 'entries', expected: 'JSON values without cycles', received: value });
     }
@@ -126,7 +120,7 @@ export function deepFreeze<T>(value: T, depth = 0): T {
       const v: unknown = (value as Record<string, unknown>)[key];
       if (typeof v === 'object' && v !== null) deepFreeze(v, depth + 1);
     }
-    Object.freeze(value);
+    if (!Object.isFrozen(value)) Object.freeze(value);
   }
   return value;
 }

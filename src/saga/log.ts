@@ -96,7 +96,7 @@ interface MemorySaga {
 /**
  * The operations of a {@link MemorySagaLog} without the promise around them, for the orchestrator of this
  * package: an in-memory store has nothing to wait for, so the steps of a saga need not wait either. Same
- * checks, same errors (thrown).
+ * checks, same errors (thrown). `append` takes only entries the orchestrator built, frozen whole.
  */
 export interface SyncSagaLog {
   append(entries: readonly SagaEntry[]): number;
@@ -138,7 +138,7 @@ export class MemorySagaLog implements SagaLog {
   readonly #maxFinished: number;
   #closed = false;
   readonly #sync: SyncSagaLog = {
-    append: (entries) => this.#append(entries),
+    append: (entries) => this.#append(entries, true),
     claim: (sagaId, owner, leaseMs) => {
       this.#checkOpen();
       return this.#leases.claim(sagaId, owner, leaseMs);
@@ -175,13 +175,17 @@ export class MemorySagaLog implements SagaLog {
   append(entries: readonly SagaEntry[]): Promise<number> {
     // Not `async`: this sits on every step's path, and a settled promise is all it needs.
     try {
-      return Promise.resolve(this.#append(entries));
+      return Promise.resolve(this.#append(entries, false));
     } catch (error: unknown) {
       return Promise.reject(error);
     }
   }
 
-  #append(entries: readonly SagaEntry[]): number {
+  /**
+   * @param own - The entries come from this package's orchestrator, frozen whole as they were built (see
+   *   `frozenEntry`): nothing to walk. Anyone else's are frozen here, all the way down.
+   */
+  #append(entries: readonly SagaEntry[], own: boolean): number {
     this.#checkOpen();
     assertEntries(entries);
     const first = entries[0] as SagaEntry;
@@ -190,7 +194,7 @@ export class MemorySagaLog implements SagaLog {
     const version = saga?.entries.length ?? 0;
     if (first.seq !== version) throw new SagaLogConflictError(sagaId, first.seq, version);
     // All before storing any: a cycle refuses the whole batch.
-    for (let i = 0; i < entries.length; i++) deepFreeze(entries[i]);
+    if (!own) for (let i = 0; i < entries.length; i++) deepFreeze(entries[i]);
     if (saga === undefined) {
       saga = { id: sagaId, entries: [], records: [], finished: false, retired: 0, view: undefined };
       this.#sagas.set(sagaId, saga);

@@ -210,6 +210,8 @@ export function isTerminalSagaRecord(record: { readonly type: string }): boolean
  */
 export function entryShapeProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return 'not a plain object';
   const r = value as Record<string, unknown>;
   if (typeof r.sagaId !== 'string' || r.sagaId.length === 0) return 'sagaId is not a non-empty string';
   if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 0) return 'seq is not an integer >= 0';
@@ -514,20 +516,40 @@ const HASH_HEAD = ',"hash":"';
 /** Bytes of that suffix, less the closing brace it replaces. */
 export const HASH_SUFFIX = HASH_HEAD.length + 64 + 2;
 
+/** True when the keys of `record` are in canonical order with `hash` last, and its values canonical JSON. */
+function sealedOrder(record: object): boolean {
+  let last: string | undefined;
+  let hashed = false;
+  for (const key in record) {
+    if (hashed || !Object.hasOwn(record, key)) return false; // nothing may follow `hash`
+    if (key === 'hash') {
+      hashed = true;
+      continue;
+    }
+    if (last !== undefined && !(last < key)) return false;
+    last = key;
+    const value: unknown = (record as Record<string, unknown>)[key];
+    if (typeof value === 'object' && value !== null && !stringifiesCanonically(value, 1)) return false;
+  }
+  return hashed;
+}
+
 /**
- * True when the bytes `line[start, end)` are `record`'s canonical text with its hash added last, as
- * a file log writes a line (see {@link sealCanonical}): checked by hashing the line's own bytes, without re-serialising the
- * record. A line that fails (edited, or rewritten in another key order) is simply not vouched for:
- * verification then hashes the record's canonical JSON. `record` must be what the line parses to, with a
- * 64-character `hash`: the line then ends with exactly those 64 bytes between `,"hash":"` and `"}` (the
- * last key wins in JSON, and any escape would make the value shorter). Borrows `line` for a moment (its
- * byte at the cut becomes the closing brace while hashing) and gives it back unchanged.
+ * True when the line `text` (the bytes `line[start, end)`, decoded) is exactly `record`'s canonical text with
+ * its hash added last, as a file log writes a line (see {@link sealCanonical}), and those bytes hash to the
+ * record's `hash`. A line in any other form (keys reordered or repeated, spaces, other escapes or number
+ * forms), or edited, is not vouched for, even when a hash covers its own bytes: verification then hashes the
+ * record's canonical JSON, as for any list a log does not vouch for, so both ways give the same verdict.
+ * `record` must be what `text` parses to: `JSON.stringify` of it then gives back `text` only if the line had
+ * no other form, and with its keys in canonical order that is the canonical text. Borrows `line` for a moment
+ * (its byte at the cut becomes the closing brace while hashing) and gives it back unchanged.
  */
-export function lineMatchesHash(line: Buffer, start: number, end: number, record: unknown): boolean {
+export function lineMatchesHash(line: Buffer, start: number, end: number, text: string, record: unknown): boolean {
   if (typeof record !== 'object' || record === null) return false;
   const cut = end - HASH_SUFFIX;
   if (cut <= start || line[end - 1] !== 0x7d || line[end - 2] !== 0x22) return false;
   for (let i = 0; i < HASH_HEAD.length; i++) if (line[cut + i] !== HASH_HEAD.charCodeAt(i)) return false;
+  if (!sealedOrder(record) || JSON.stringify(record) !== text) return false;
   line[cut] = 0x7d;
   try {
     return sha256Hex(line.subarray(start, cut + 1)) === (record as { readonly hash?: unknown }).hash;

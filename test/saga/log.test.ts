@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isValidationError, ManualClock } from '../../src/core/index.js';
+import { isValidationError, ManualClock, sha256Hex } from '../../src/core/index.js';
 import {
   defineSaga,
   FileSagaLog,
@@ -10,6 +10,7 @@ import {
   isSagaLogLockedError,
   MemorySagaLog,
   runSagaLogContract,
+  SAGA_GENESIS_HASH,
   type SagaEntry,
   SagaOrchestrator,
   verifySagaRecords,
@@ -193,6 +194,55 @@ describe('FileSagaLog', () => {
     await repaired.close();
   });
 
+  it('a line whose hash covers its own bytes but that is not canonical JSON gets the same verdict either way', async () => {
+    // Repeated key: JSON.parse keeps the last, the canonical text of what it parsed differs from the line.
+    const path = freshPath();
+    const body = `{"at":1,"owner":"o","prev":"${SAGA_GENESIS_HASH}","saga":"s","sagaId":"x","seq":0,"steps":["a"],"steps":["a","b"],"type":"saga_started"`;
+    writeFileSync(path, `${body},"hash":"${sha256Hex(`${body}}`)}"}\n`);
+    const log = await FileSagaLog.open(path);
+    const records = await log.read('x');
+    const direct = verifySagaRecords(records);
+    const copied = verifySagaRecords([...records]);
+    expect(direct).toEqual(copied);
+    expect(direct.ok ? undefined : direct.problem).toBe('edited');
+    await log.close();
+  });
+
+  it('two appends of one saga in one write resolve with their own versions', async () => {
+    for (const sync of ['group', 'never'] as const) {
+      const log = await FileSagaLog.open(freshPath(), { sync });
+      const entry = (seq: number): SagaEntry =>
+        seq === 0
+          ? { sagaId: 'v', seq, at: seq, owner: 'o', type: 'saga_started', saga: 's', steps: ['a'] }
+          : { sagaId: 'v', seq, at: seq, owner: 'o', type: 'step_started', step: 'a', attempt: seq };
+      // Queued in one turn: one write carries all three.
+      const versions = await Promise.all([
+        log.append([entry(0), entry(1)]),
+        log.append([entry(2)]),
+        log.append([entry(3)]),
+      ]);
+      expect(versions).toEqual([2, 3, 4]);
+      await log.close();
+    }
+  });
+
+  it('a finished saga written to again is unfinished and reads back whole', async () => {
+    const path = freshPath();
+    const log = await FileSagaLog.open(path);
+    const meta = (seq: number) => ({ sagaId: 'again', seq, at: seq, owner: 'o' });
+    await log.append([
+      { ...meta(0), type: 'saga_started', saga: 's', steps: [] },
+      { ...meta(1), type: 'saga_completed' },
+    ]);
+    expect(await log.listUnfinished()).toEqual([]);
+    expect(await log.append([{ ...meta(2), type: 'saga_resumed' }])).toBe(3);
+    expect(await log.listUnfinished()).toEqual(['again']);
+    const records = await log.read('again');
+    expect(records.map((r) => r.type)).toEqual(['saga_started', 'saga_completed', 'saga_resumed']);
+    expect(verifySagaRecords(records).ok).toBe(true);
+    await log.close();
+  });
+
   it('verifyLog detects a record edited, removed or moved in the file', async () => {
     const edits: Record<string, (lines: string[]) => string[]> = {
       edited: (lines) => lines.map((l, i) => (i === 2 ? l.replace('"doubled":8', '"doubled":9') : l)),
@@ -250,4 +300,63 @@ describe('FileSagaLog', () => {
     expect((await log.claim('s', 'b', 100)).acquired).toBe(true);
     await log.close();
   });
+});
+
+describe('both logs', () => {
+  const logs = [
+    ['MemorySagaLog', async () => new MemorySagaLog()],
+    ['FileSagaLog', async () => FileSagaLog.open(freshPath())],
+  ] as const;
+
+  for (const [name, open] of logs) {
+    it(`${name}: what it stores cannot change afterwards, even under a frozen entry`, async () => {
+      const log = await open();
+      const inner = { n: 1 };
+      const deeper = { n: 1 };
+      const output = { amount: 10, inner };
+      await log.append([{ sagaId: 'm', seq: 0, at: 1, owner: 'o', type: 'saga_started', saga: 's', steps: ['a'] }]);
+      // Frozen at the top (and the output too), but what is deeper is still the caller's, and mutable.
+      await log.append([
+        Object.freeze({ sagaId: 'm', seq: 1, at: 1, owner: 'o', type: 'step_completed', step: 'a', output }),
+        Object.freeze({
+          sagaId: 'm',
+          seq: 2,
+          at: 1,
+          owner: 'o',
+          type: 'step_completed',
+          step: 'b',
+          output: Object.freeze({ inner: deeper }),
+        }),
+      ]);
+      expect(() => {
+        output.amount = 999;
+      }).toThrow(TypeError);
+      expect(() => {
+        inner.n = 2;
+      }).toThrow(TypeError);
+      expect(() => {
+        deeper.n = 2;
+      }).toThrow(TypeError);
+      const records = await log.read('m');
+      expect(records[1]?.type === 'step_completed' && records[1].output).toEqual({ amount: 10, inner: { n: 1 } });
+      expect(records[2]?.type === 'step_completed' && records[2].output).toEqual({ inner: { n: 1 } });
+      expect(verifySagaRecords(records).ok).toBe(true);
+      expect(verifySagaRecords([...records]).ok).toBe(true);
+      await log.close();
+    });
+
+    it(`${name}: refuses an entry that is not a plain object, and stores nothing`, async () => {
+      const log = await open();
+      const inherited = Object.assign(Object.create({ step: 'a', attempt: 1 }) as object, {
+        sagaId: 'p',
+        seq: 0,
+        at: 1,
+        owner: 'o',
+        type: 'step_started',
+      }) as SagaEntry;
+      await expect(log.append([inherited])).rejects.toThrow(/plain object/);
+      expect(await log.read('p')).toEqual([]);
+      await log.close();
+    });
+  }
 });

@@ -18,11 +18,15 @@ const body: fc.Arbitrary<SagaRecordBody> = fc.oneof(
   fc.record({
     type: fc.constant('saga_started' as const),
     saga: fc.string({ minLength: 1 }),
-    steps: fc.array(fc.string(), { maxLength: 4 }),
-    input: json,
+    steps: fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }),
+    input: fc.option(json, { nil: undefined }),
   }),
-  fc.record({ type: fc.constant('step_started' as const), step: fc.string(), attempt: fc.nat() }),
-  fc.record({ type: fc.constant('step_completed' as const), step: fc.string(), output: json }),
+  fc.record({ type: fc.constant('step_started' as const), step: fc.string({ unit: 'binary' }), attempt: fc.nat() }),
+  fc.record({
+    type: fc.constant('step_completed' as const),
+    step: fc.string({ unit: 'binary' }),
+    output: fc.option(json, { nil: undefined }),
+  }),
   fc.record({
     type: fc.constant('step_failed' as const),
     step: fc.string(),
@@ -50,15 +54,31 @@ function seal(sagaId: string, bodies: readonly SagaRecordBody[]): SagaRecord[] {
 
 describe('sealSagaRecord', () => {
   it('hashes exactly the canonical JSON of the record without its hash (property)', () => {
+    const numbers = fc.oneof(
+      fc.nat(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.constantFrom(-0, 1e21, 5e-324),
+    );
+    const prevs = fc.oneof(fc.constant(SAGA_GENESIS_HASH), fc.stringMatching(/^[0-9a-f]{64}$/), fc.string());
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), body, fc.nat(), (sagaId, b, seq) => {
-        const entry = Object.assign({ sagaId, seq, at: 5, owner: 'o' }, b) as SagaEntry;
-        const record = sealSagaRecord(entry, SAGA_GENESIS_HASH);
-        const { hash, ...rest } = record;
-        expect(hash).toBe(sha256Hex(canonicalJson(rest)));
-        expect(rest).toEqual({ ...entry, prev: SAGA_GENESIS_HASH });
-      }),
-      { numRuns: 300 },
+      fc.property(
+        fc.string({ minLength: 1, unit: 'binary' }),
+        body,
+        fc.nat(),
+        numbers,
+        fc.string({ unit: 'binary' }),
+        prevs,
+        (sagaId, b, seq, at, owner, prev) => {
+          // Drop absent optional fields, as the orchestrator never writes `undefined`.
+          const entry = JSON.parse(JSON.stringify(Object.assign({ sagaId, seq, at, owner }, b))) as SagaEntry;
+          if (Object.is(at, -0)) (entry as { at: number }).at = -0;
+          const record = sealSagaRecord(entry, prev);
+          const { hash, ...rest } = record;
+          expect(hash).toBe(sha256Hex(canonicalJson(rest)));
+          expect(rest).toEqual({ ...entry, prev });
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 
