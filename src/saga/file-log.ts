@@ -14,13 +14,13 @@ import {
   HASH_SUFFIX,
   hashSuffix,
   isTerminalSagaRecord,
-  lineMatchesHash,
+  lineHashesTo,
+  markLinesIntact,
   recordShapeProblem,
   SAGA_GENESIS_HASH,
   type SagaEntry,
   type SagaRecord,
   sealCanonical,
-  vouchFor,
 } from './records.js';
 
 /**
@@ -293,7 +293,7 @@ export class FileSagaLog implements SagaLog {
   /**
    * One pass over the file: parses each line, groups records by saga and finds the torn tail. Records of
    * finished sagas are let go as soon as their terminal line is read (they are re-read on demand); the
-   * lines of the sagas left unfinished are then checked against their own hashes (see `lineMatchesHash`),
+   * lines of the sagas left unfinished are then checked against their own hashes (see `lineHashesTo`),
    * so that recovering them need not serialise every record again to verify its chain.
    */
   static #load(path: string, data: Buffer): { sagas: Map<string, FileSaga>; end: number; records: number } {
@@ -356,14 +356,12 @@ export class FileSagaLog implements SagaLog {
           saga.records.push(deepFreeze(JSON.parse(text) as SagaRecord));
         }
       }
-      // The kept records are vouched for when each line is its record's canonical text and hashes to it.
+      // The kept records are marked intact when each line's bytes hash to its record's hash.
       const kept = saga.records;
       let intact = true;
       for (let i = 0; intact && i < kept.length; i++) {
         const start = spans[2 * i] as number;
-        const end = start + (spans[2 * i + 1] as number) - 1;
-        const text = ascii?.slice(start, end) ?? data.toString('utf8', start, end);
-        intact = lineMatchesHash(data, start, end, text, kept[i] as SagaRecord);
+        intact = lineHashesTo(data, start, start + (spans[2 * i + 1] as number) - 1, kept[i] as SagaRecord);
       }
       saga.intact = intact;
     }
@@ -385,7 +383,7 @@ export class FileSagaLog implements SagaLog {
       const version = saga?.reserved ?? 0;
       if (first.seq !== version) throw new SagaLogConflictError(first.sagaId, first.seq, version);
       let prev = saga?.head ?? SAGA_GENESIS_HASH;
-      // The head is a digest this log computed or checked, unless it came from a line it could not vouch for.
+      // The head is a digest this log computed or checked, unless it came from a line that failed its check.
       let prevIsDigest = saga === undefined || (saga.records !== undefined && saga.intact);
       for (const entry of entries) {
         const { record, text } = sealCanonical(entry, prev, prevIsDigest, true);
@@ -521,7 +519,7 @@ export class FileSagaLog implements SagaLog {
         // Kept in memory (an unfinished saga): no file read, no `async` frame, and no copy while unchanged.
         let view = saga.view;
         if (view === undefined || view.length !== records.length) {
-          view = saga.intact ? vouchFor(records.slice()) : Object.freeze(records.slice());
+          view = saga.intact ? markLinesIntact(records.slice()) : Object.freeze(records.slice());
           saga.view = view;
         }
         return Promise.resolve(view);
@@ -534,7 +532,7 @@ export class FileSagaLog implements SagaLog {
 
   async #readBack(spans: readonly number[]): Promise<readonly SagaRecord[]> {
     const { records, intact } = await this.#readSpans(spans);
-    return intact ? vouchFor(records) : Object.freeze(records);
+    return intact ? markLinesIntact(records) : Object.freeze(records);
   }
 
   /** Reads records back from their lines, and whether every line hashes to its record's hash. */
@@ -546,9 +544,8 @@ export class FileSagaLog implements SagaLog {
       const length = spans[i + 1] as number;
       const buffer = Buffer.alloc(length);
       await this.#handle.read(buffer, 0, length, offset);
-      const text = buffer.toString('utf8', 0, length - 1);
-      const record = deepFreeze(JSON.parse(text) as SagaRecord);
-      if (intact && !lineMatchesHash(buffer, 0, length - 1, text, record)) intact = false;
+      const record = deepFreeze(JSON.parse(buffer.toString('utf8', 0, length - 1)) as SagaRecord);
+      if (intact && !lineHashesTo(buffer, 0, length - 1, record)) intact = false;
       records.push(record);
     }
     return { records, intact };

@@ -49,6 +49,7 @@ import {
   type SagaRecordBody,
   type SagaRecordType,
   toErrorInfo,
+  verifyBeforeDriving,
   verifySagaRecords,
 } from './records.js';
 import { type SagaSnapshot, SagaState } from './state.js';
@@ -1022,7 +1023,7 @@ export class SagaOrchestrator {
       // A new saga needs no read: its first append, at version 0, fails if the id is taken.
       const records = creating ? [] : await this.#log.read(sagaId);
       if (records.length > 0) {
-        const verdict = verifySagaRecords(records, { sagaId });
+        const verdict = verifyBeforeDriving(records, sagaId);
         if (!verdict.ok) throw new SagaLogCorruptError(sagaId, verdict.index, verdict.message);
         for (const record of records) state.apply(record);
         if (state.sagaName !== spec.name || !sameNames(state.stepNames, spec.stepNames)) {

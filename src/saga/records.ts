@@ -491,19 +491,33 @@ export function recordDigest(record: SagaRecord | SagaEntry): string {
 }
 
 /**
- * Lists of records a log vouches for: every record in them is well-formed, deep-frozen and its hash is known
- * to match its content (sealed by the log in this process, or read back from a line whose bytes hash to it),
- * and the list itself is frozen. {@link verifySagaRecords} need not check their shape or hash them again; it
- * still checks the chain.
+ * Lists of records a log vouches for: every record in them is well-formed, deep-frozen and was sealed by the
+ * log in this process (its hash is that of its canonical JSON), and the list itself is frozen.
+ * {@link verifySagaRecords} need not check their shape or hash them again; it still checks the chain.
  */
 const VOUCHED: unique symbol = Symbol('vouched');
 
 /**
- * Freezes a fresh list of deep-frozen, intact records and vouches for it (for the logs): a hidden mark on the
- * list itself, cheaper to set and test than a weak set. Copies of the list (spread, `slice`) do not carry it.
+ * Lists a file log read back from lines that each hash to their record's `hash` (a torn or damaged line
+ * does not): intact as written, though not proven canonical (a line someone else wrote in another form of
+ * the same JSON would pass). The orchestrator trusts them before driving a saga, as it trusts vouched lists;
+ * {@link verifySagaRecords}, the audit, does not, and hashes their canonical JSON.
+ */
+const LINES_INTACT: unique symbol = Symbol('lines intact');
+
+/**
+ * Freezes a fresh list of deep-frozen records sealed in this process and vouches for it (for the logs): a
+ * hidden mark on the list itself, cheaper to set and test than a weak set. Copies of the list (spread,
+ * `slice`) do not carry it.
  */
 export function vouchFor(records: SagaRecord[]): readonly SagaRecord[] {
   Object.defineProperty(records, VOUCHED, { value: true });
+  return Object.freeze(records);
+}
+
+/** Freezes a fresh list of deep-frozen records read back from lines that hash to them, and marks it so. */
+export function markLinesIntact(records: SagaRecord[]): readonly SagaRecord[] {
+  Object.defineProperty(records, LINES_INTACT, { value: true });
   return Object.freeze(records);
 }
 
@@ -511,45 +525,27 @@ function isVouched(records: readonly SagaRecord[]): boolean {
   return (records as { readonly [VOUCHED]?: boolean })[VOUCHED] === true;
 }
 
+function hasIntactLines(records: readonly SagaRecord[]): boolean {
+  return (records as { readonly [LINES_INTACT]?: boolean })[LINES_INTACT] === true;
+}
+
 /** What a log line adds after a record's canonical text (its closing `}` replaced): `,"hash":"` … `"}`. */
 const HASH_HEAD = ',"hash":"';
 /** Bytes of that suffix, less the closing brace it replaces. */
 export const HASH_SUFFIX = HASH_HEAD.length + 64 + 2;
 
-/** True when the keys of `record` are in canonical order with `hash` last, and its values canonical JSON. */
-function sealedOrder(record: object): boolean {
-  let last: string | undefined;
-  let hashed = false;
-  for (const key in record) {
-    if (hashed || !Object.hasOwn(record, key)) return false; // nothing may follow `hash`
-    if (key === 'hash') {
-      hashed = true;
-      continue;
-    }
-    if (last !== undefined && !(last < key)) return false;
-    last = key;
-    const value: unknown = (record as Record<string, unknown>)[key];
-    if (typeof value === 'object' && value !== null && !stringifiesCanonically(value, 1)) return false;
-  }
-  return hashed;
-}
-
 /**
- * True when the line `text` (the bytes `line[start, end)`, decoded) is exactly `record`'s canonical text with
- * its hash added last, as a file log writes a line (see {@link sealCanonical}), and those bytes hash to the
- * record's `hash`. A line in any other form (keys reordered or repeated, spaces, other escapes or number
- * forms), or edited, is not vouched for, even when a hash covers its own bytes: verification then hashes the
- * record's canonical JSON, as for any list a log does not vouch for, so both ways give the same verdict.
- * `record` must be what `text` parses to: `JSON.stringify` of it then gives back `text` only if the line had
- * no other form, and with its keys in canonical order that is the canonical text. Borrows `line` for a moment
- * (its byte at the cut becomes the closing brace while hashing) and gives it back unchanged.
+ * True when the line `line[start, end)` ends with `,"hash":"<record.hash>"}` and its bytes, with that
+ * suffix replaced by a closing brace, hash to `record.hash`: the line is intact as it was written (a torn,
+ * damaged or edited line is not). Checked on the bytes, without serialising the record again. `record` must
+ * be what the line parses to. Borrows `line` for a moment (its byte at the cut becomes the closing brace
+ * while hashing) and gives it back unchanged.
  */
-export function lineMatchesHash(line: Buffer, start: number, end: number, text: string, record: unknown): boolean {
+export function lineHashesTo(line: Buffer, start: number, end: number, record: unknown): boolean {
   if (typeof record !== 'object' || record === null) return false;
   const cut = end - HASH_SUFFIX;
   if (cut <= start || line[end - 1] !== 0x7d || line[end - 2] !== 0x22) return false;
   for (let i = 0; i < HASH_HEAD.length; i++) if (line[cut + i] !== HASH_HEAD.charCodeAt(i)) return false;
-  if (!sealedOrder(record) || JSON.stringify(record) !== text) return false;
   line[cut] = 0x7d;
   try {
     return sha256Hex(line.subarray(start, cut + 1)) === (record as { readonly hash?: unknown }).hash;
@@ -697,6 +693,22 @@ export function verifySagaRecords(
   records: readonly SagaRecord[],
   options: VerifySagaRecordsOptions = {},
 ): SagaLogVerification {
+  return verify(records, options, isVouched(records));
+}
+
+/**
+ * {@link verifySagaRecords} as the orchestrator runs it before driving a saga: a list a file log read back
+ * from intact lines is trusted too (its lines hash to their records; only the chain is left to check).
+ */
+export function verifyBeforeDriving(records: readonly SagaRecord[], sagaId: string): SagaLogVerification {
+  return verify(records, { sagaId }, isVouched(records) || hasIntactLines(records));
+}
+
+function verify(
+  records: readonly SagaRecord[],
+  options: VerifySagaRecordsOptions,
+  trusted: boolean,
+): SagaLogVerification {
   const sagaId = options.sagaId ?? records[0]?.sagaId ?? '';
   const fail = (index: number, problem: SagaLogProblem, message: string): SagaLogVerification => ({
     ok: false,
@@ -706,12 +718,11 @@ export function verifySagaRecords(
     problem,
     message: `saga ${sagaId}, record ${index}: ${message}`,
   });
-  // A list a log vouches for holds records already checked against their hashes: only the chain is left.
-  const trusted = isVouched(records);
+  // A trusted list holds records already checked against their hashes: only the chain is left.
   let prev = SAGA_GENESIS_HASH;
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as SagaRecord;
-    // A vouched list was shape-checked by its log on the way in (appended or read back).
+    // A trusted list was shape-checked by its log on the way in (appended or read back).
     const shape = trusted ? undefined : recordShapeProblem(record);
     if (shape !== undefined) return fail(i, 'malformed', shape);
     if (record.sagaId !== sagaId) return fail(i, 'saga', `belongs to saga ${record.sagaId}`);

@@ -243,6 +243,32 @@ describe('FileSagaLog', () => {
     await log.close();
   });
 
+  it('recover() refuses to drive a saga whose line in the file was edited, and runs none of its steps', async () => {
+    const calls: string[] = [];
+    const watched = defineSaga<{ n: number }>('file')
+      .step('a', { run: ({ input }) => ({ doubled: input.n * 2 }), compensate: () => {} })
+      .step('b', { run: () => void calls.push('b'), compensate: () => {} })
+      .build();
+    const path = freshPath();
+    const first = await FileSagaLog.open(path);
+    // A crash after step a completed: started, a started, a completed (with b's start), nothing after.
+    const meta = (seq: number) => ({ sagaId: 'e', seq, at: seq, owner: 'o' });
+    await first.append([
+      { ...meta(0), type: 'saga_started', saga: 'file', steps: ['a', 'b'], input: { n: 4 } },
+      { ...meta(1), type: 'step_started', step: 'a', attempt: 1 },
+    ]);
+    await first.append([{ ...meta(2), type: 'step_completed', step: 'a', output: { doubled: 8 } }]);
+    await first.close();
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, lines.map((l, i) => (i === 2 ? l.replace('"doubled":8', '"doubled":9') : l)).join('\n'));
+    const log = await FileSagaLog.open(path);
+    const orchestrator = new SagaOrchestrator({ log, owner: 'next', sagas: [watched] });
+    const report = await orchestrator.recover();
+    expect(report.failed.map((f) => isSagaLogCorruptError(f.error))).toEqual([true]);
+    expect(calls).toEqual([]);
+    await log.close();
+  });
+
   it('verifyLog detects a record edited, removed or moved in the file', async () => {
     const edits: Record<string, (lines: string[]) => string[]> = {
       edited: (lines) => lines.map((l, i) => (i === 2 ? l.replace('"doubled":8', '"doubled":9') : l)),
