@@ -63,7 +63,8 @@ export class Backoff {
   readonly multiplier: number;
   /** Randomisation strategy. */
   readonly jitter: Jitter;
-  readonly #random: () => number;
+  /** The `random` option, when one was given. */
+  readonly #random: (() => number) | undefined;
 
   /**
    * @param options - Schedule; validated here.
@@ -76,13 +77,13 @@ export class Backoff {
     this.max = o.max ?? 30_000;
     this.multiplier = o.multiplier ?? 2;
     this.jitter = o.jitter ?? 'full';
-    this.#random = o.random ?? Math.random;
+    this.#random = o.random;
     assertPositiveNumber(this.initial, `${argument}.initial`);
     assertPositiveNumber(this.max, `${argument}.max`);
     if (this.max < this.initial) invalid(`${argument}.max`, `a number >= initial (${this.initial})`, this.max);
     assertNumberInRange(this.multiplier, `${argument}.multiplier`, 1, 1e6);
     assertOneOf(this.jitter, `${argument}.jitter`, JITTERS);
-    assertFunction(this.#random, `${argument}.random`);
+    if (this.#random !== undefined) assertFunction(this.#random, `${argument}.random`);
   }
 
   /** The un-jittered delay before attempt `attempt + 1` (attempt counts from 1), capped at `max`. */
@@ -90,14 +91,20 @@ export class Backoff {
     return Math.min(this.max, this.initial * this.multiplier ** Math.max(0, attempt - 1));
   }
 
-  /** Starts a schedule: each `next()` gives the delay before the following attempt. */
-  start(): BackoffSchedule {
+  /**
+   * Starts a schedule: each `next()` gives the delay before the following attempt.
+   *
+   * @param fallbackRandom - The random source to use when this backoff was given none of its own (a caller
+   *   that owns many backoffs, like a saga orchestrator, passes its own). @defaultValue Math.random
+   */
+  start(fallbackRandom?: () => number): BackoffSchedule {
+    const random = this.#random ?? fallbackRandom ?? Math.random;
     let attempt = 0;
     let previous = this.initial;
     return {
       next: (): number => {
         attempt++;
-        const r = this.#random();
+        const r = random();
         const base = this.base(attempt);
         switch (this.jitter) {
           case 'none':

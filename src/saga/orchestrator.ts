@@ -120,6 +120,12 @@ export interface SagaOrchestratorOptions {
    * clock means nothing to an auditor or another process. @defaultValue Date.now
    */
   readonly timestamp?: () => number;
+  /**
+   * Source of uniform numbers in [0, 1) for the jitter of every retry backoff (of steps and compensations)
+   * whose definition did not give its own `backoff.random`: pass a seeded one to make whole runs
+   * reproducible. @defaultValue Math.random
+   */
+  readonly random?: () => number;
 }
 
 /** Options of {@link SagaOrchestrator.run}. */
@@ -623,6 +629,7 @@ export class SagaOrchestrator {
   readonly #clock: Clock;
   readonly #leaseMs: number;
   readonly #timestamp: () => number;
+  readonly #random: () => number;
   readonly #sagas = new Map<string, SagaSpec>();
   readonly #active = new Map<string, Drive>();
   #beating = false;
@@ -687,6 +694,8 @@ export class SagaOrchestrator {
     assertPositiveNumber(leaseMs, 'options.leaseMs');
     const timestamp = o.timestamp ?? Date.now;
     if (typeof timestamp !== 'function') invalid('options.timestamp', 'a function', timestamp);
+    const random = o.random ?? Math.random;
+    if (typeof random !== 'function') invalid('options.random', 'a function returning numbers in [0, 1)', random);
     const sagas = o.sagas ?? [];
     if (!Array.isArray(sagas)) invalid('options.sagas', 'an array of sagas', sagas);
     this.#log = o.log;
@@ -694,6 +703,7 @@ export class SagaOrchestrator {
     this.owner = owner;
     this.#leaseMs = leaseMs;
     this.#timestamp = timestamp;
+    this.#random = random;
     const staged = new Map<string, SagaSpec>();
     sagas.forEach((saga: unknown, i) => {
       const spec = this.#specOf(saga, `options.sagas[${i}]`);
@@ -1205,7 +1215,7 @@ export class SagaOrchestrator {
         }
       }
       drive.saw('forward', step.name, failure);
-      schedule ??= step.retry.backoff.start();
+      schedule ??= step.retry.backoff.start(this.#random);
       const delay = this.#retryDelay(step.retry, facts.failures + 1, failure, schedule);
       await drive.append(
         delay === undefined
@@ -1270,7 +1280,7 @@ export class SagaOrchestrator {
         return true;
       }
       drive.saw('compensation', step.name, failure);
-      schedule ??= policy.backoff.start();
+      schedule ??= policy.backoff.start(this.#random);
       const delay = this.#retryDelay(policy, facts.compensationFailures + 1, failure, schedule);
       await drive.append(
         delay === undefined

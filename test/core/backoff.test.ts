@@ -8,6 +8,15 @@ describe('Backoff', () => {
     expect(Array.from({ length: 6 }, () => s.next())).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 
+  it("start(fallback) jitters with the caller's random only when the backoff has none of its own", () => {
+    const half = () => 0.5;
+    expect(new Backoff({ initial: 100 }).start(half).next()).toBe(50);
+    expect(new Backoff({ initial: 100, random: () => 0.25 }).start(half).next()).toBe(25);
+    const unseeded = new Backoff({ initial: 100 }).start().next();
+    expect(unseeded).toBeGreaterThanOrEqual(0);
+    expect(unseeded).toBeLessThan(100);
+  });
+
   it('defaults: initial 100, max 30 s, multiplier 2, full jitter', () => {
     const b = new Backoff();
     expect([b.initial, b.max, b.multiplier, b.jitter]).toEqual([100, 30_000, 2, 'full']);

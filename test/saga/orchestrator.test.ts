@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAbortedError, isValidationError, ManualClock } from '../../src/core/index.js';
+import { isAbortedError, isValidationError, ManualClock, seededRandom } from '../../src/core/index.js';
 import {
   defineSaga,
   isSagaAlreadyExistsError,
@@ -201,6 +201,44 @@ describe('SagaOrchestrator.run', () => {
     expect(calls.some((c) => c.startsWith('refund') || c.startsWith('release'))).toBe(false);
     const failures = (await log.read('o-3')).filter((r) => r.type === 'step_failed');
     expect(failures.map((r) => (r.type === 'step_failed' ? r.retryInMs : -1))).toEqual([100, 200]);
+  });
+
+  it('the orchestrator random jitters every backoff without its own, so seeded runs repeat exactly', async () => {
+    const delays = async (random: (() => number) | undefined, stepRandom?: () => number) => {
+      const { orchestrator, clock, log } = rig(random === undefined ? {} : { random });
+      const saga = defineSaga('jittered')
+        .step('flaky', {
+          run: ({ attempt }) => {
+            if (attempt < 4) throw new ServiceError('E_FLAKY');
+          },
+          compensate: () => {},
+          retry: {
+            maxAttempts: 5,
+            backoff: { initial: 100, jitter: 'full', ...(stepRandom === undefined ? {} : { random: stepRandom }) },
+          },
+        })
+        .build();
+      expect((await drain(clock, orchestrator.run(saga, undefined, { sagaId: 'j' }))).status).toBe('completed');
+      return (await log.read('j')).flatMap((r) => (r.type === 'step_failed' ? [r.retryInMs] : []));
+    };
+    const first = await delays(seededRandom(7));
+    expect(first).toHaveLength(3);
+    expect(await delays(seededRandom(7))).toEqual(first);
+    expect(await delays(seededRandom(8))).not.toEqual(first);
+    // Full jitter of 100, 200, 400 ms: a constant random of 0.5 gives half of each.
+    expect(await delays(() => 0.5)).toEqual([50, 100, 200]);
+    // A step's own random wins over the orchestrator's.
+    expect(
+      await delays(
+        () => 0.5,
+        () => 0.25,
+      ),
+    ).toEqual([25, 50, 100]);
+  });
+
+  it('rejects a random that is not a function', () => {
+    const { log, clock } = rig();
+    expect(() => new SagaOrchestrator({ log, clock, random: 0.5 as never })).toThrow(/options\.random/);
   });
 
   it('a step whose retries run out after the pivot stops the saga for an operator, who resumes it', async () => {
