@@ -27,13 +27,12 @@ import { CircuitOpenError, type CircuitOpenReason, isCapacityRejection } from '.
 import {
   type Callee,
   callNext,
+  executeWith,
   RUN,
   type Runner,
   raceToken,
-  rejectIfNotFunction,
   safePredicate,
   type Token,
-  tokenFromSignal,
   wrapWith,
 } from './internal.js';
 import type { PolicyFn, ResiliencePolicy } from './policy.js';
@@ -548,15 +547,7 @@ export class CircuitBreaker<F = never> implements ResiliencePolicy<F> {
    *   own error (unless the fallback answers).
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T | F> {
-    if (typeof fn !== 'function') return rejectIfNotFunction(fn) as Promise<never>;
-    if (signal === undefined) return this.#run(fn, undefined);
-    let token: Token | undefined;
-    try {
-      token = tokenFromSignal(signal);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    return this.#run(fn, token);
+    return executeWith<T | F>(this, fn, signal);
   }
 
   /**

@@ -3,17 +3,7 @@
  */
 import { Emitter } from '../core/index.js';
 import { assertFunction, optionsObject } from '../core/validation.js';
-import {
-  type Callee,
-  callNext,
-  RUN,
-  type Runner,
-  raceToken,
-  rejectIfNotFunction,
-  type Token,
-  tokenFromSignal,
-  wrapWith,
-} from './internal.js';
+import { type Callee, callNext, executeWith, RUN, type Runner, raceToken, type Token, wrapWith } from './internal.js';
 import type { PolicyFn, ResiliencePolicy } from './policy.js';
 
 /** Options of {@link fallback}. */
@@ -80,15 +70,7 @@ export class FallbackPolicy<F> implements ResiliencePolicy<F> {
    * @throws The call's error when `when` rejects it, or the handler's own error.
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T | F> {
-    const bad = rejectIfNotFunction(fn);
-    if (bad !== undefined) return bad;
-    let token: Token | undefined;
-    try {
-      token = tokenFromSignal(signal);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    return this.#run(fn, token);
+    return executeWith<T | F>(this, fn, signal);
   }
 
   /** Wraps `fn`: the returned function runs it under this policy. */

@@ -268,6 +268,22 @@ export function rejectIfNotFunction(fn: unknown): Promise<never> | undefined {
   return Promise.reject(new ValidationError({ argument: 'fn', expected: 'a function', received: fn }));
 }
 
+/**
+ * `execute` of a policy of this block: checks `fn` and `signal` (a bad one rejects, naming it), then hands
+ * the call to the policy's {@link Runner}.
+ */
+export function executeWith<R>(policy: object, fn: unknown, signal: AbortSignal | undefined): Promise<R> {
+  const bad = rejectIfNotFunction(fn);
+  if (bad !== undefined) return bad;
+  let token: Token | undefined;
+  try {
+    token = tokenFromSignal(signal);
+  } catch (error: unknown) {
+    return Promise.reject(error);
+  }
+  return ((policy as Runnable)[RUN] as Runner).call(policy, fn as Callee<unknown>, token) as Promise<R>;
+}
+
 /** `(...args) => policy.execute(() => fn(...args))`, with `fn` checked up front. */
 export function wrapWith<A extends readonly unknown[], T, R>(
   policy: ResiliencePolicy<R>,

@@ -6,13 +6,12 @@ import {
   type Callee,
   Continuation,
   callNext,
+  executeWith,
   type PipelineStepper,
   RUN,
   type Runner,
-  rejectIfNotFunction,
   runnerOf,
   type Token,
-  tokenFromSignal,
   tokenOf,
   wrapWith,
 } from './internal.js';
@@ -73,15 +72,7 @@ export class Pipeline<F> implements ResiliencePolicy<F> {
    * @throws Whatever the policies throw: see each policy.
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T | F> {
-    const bad = rejectIfNotFunction(fn);
-    if (bad !== undefined) return bad;
-    let token: Token | undefined;
-    try {
-      token = tokenFromSignal(signal);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    return this.#run(fn, token);
+    return executeWith<T | F>(this, fn, signal);
   }
 
   /** Wraps `fn`: the returned function runs it through the pipeline. */

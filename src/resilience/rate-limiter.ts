@@ -7,10 +7,10 @@ import { RateLimitedError } from './errors.js';
 import {
   type Callee,
   callNext,
+  executeWith,
   RUN,
   type Runner,
   raceToken,
-  rejectIfNotFunction,
   type Token,
   tokenFromSignal,
   wrapWith,
@@ -179,15 +179,7 @@ export class RateLimiter implements ResiliencePolicy {
    * @throws {@link RateLimitedError} when no token is free.
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
-    const bad = rejectIfNotFunction(fn);
-    if (bad !== undefined) return bad;
-    let token: Token | undefined;
-    try {
-      token = tokenFromSignal(signal);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    return this.#run(fn, token);
+    return executeWith<T>(this, fn, signal);
   }
 
   /** Wraps `fn`: the returned function runs it under this policy. */

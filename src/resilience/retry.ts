@@ -12,17 +12,7 @@ import {
 } from '../core/index.js';
 import { assertFunction, assertPositiveInteger, invalid, optionsObject } from '../core/validation.js';
 import { isCapacityRejection, isCircuitOpenError, RetryExhaustedError } from './errors.js';
-import {
-  type Callee,
-  callNext,
-  RUN,
-  type Runner,
-  raceToken,
-  rejectIfNotFunction,
-  type Token,
-  tokenFromSignal,
-  wrapWith,
-} from './internal.js';
+import { type Callee, callNext, executeWith, RUN, type Runner, raceToken, type Token, wrapWith } from './internal.js';
 import type { PolicyFn, ResiliencePolicy } from './policy.js';
 
 /** Options of {@link retry}. */
@@ -116,15 +106,7 @@ export class RetryPolicy implements ResiliencePolicy {
    *   rejects it; the signal's reason when aborted.
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
-    const bad = rejectIfNotFunction(fn);
-    if (bad !== undefined) return bad;
-    let token: Token | undefined;
-    try {
-      token = tokenFromSignal(signal);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    return this.#run(fn, token);
+    return executeWith<T>(this, fn, signal);
   }
 
   /** Wraps `fn`: the returned function runs it under this policy. */

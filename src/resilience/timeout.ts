@@ -10,13 +10,12 @@ import {
   callNext,
   cancelTimer,
   DerivedToken,
+  executeWith,
   RUN,
   type Runner,
-  rejectIfNotFunction,
   startTimer,
   type TimerHandle,
   type Token,
-  tokenFromSignal,
   wrapWith,
 } from './internal.js';
 import type { PolicyFn, ResiliencePolicy } from './policy.js';
@@ -256,15 +255,7 @@ export class TimeoutPolicy implements ResiliencePolicy {
    * @throws {@link TimeoutError} when the limit is reached; the signal's reason when `signal` aborts.
    */
   execute<T>(fn: PolicyFn<T>, signal?: AbortSignal): Promise<T> {
-    const bad = rejectIfNotFunction(fn);
-    if (bad !== undefined) return bad;
-    let token: Token | undefined;
-    try {
-      token = tokenFromSignal(signal);
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
-    return this.#run(fn, token);
+    return executeWith<T>(this, fn, signal);
   }
 
   /** Wraps `fn`: the returned function runs it under this policy. */

@@ -80,6 +80,19 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** A saga the log has not seen a record of yet. */
+function newFileSaga(): FileSaga {
+  return {
+    reserved: 0,
+    head: SAGA_GENESIS_HASH,
+    records: [],
+    intact: true,
+    view: undefined,
+    spans: [],
+    finished: false,
+  };
+}
+
 const SYNCS = ['group', 'always', 'never'] as const;
 /** Read, append, create: the `a+` of `open`, as flags that O_DSYNC can join. */
 const APPEND = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT;
@@ -324,15 +337,7 @@ export class FileSagaLog implements SagaLog {
       const r = deepFreeze(record as SagaRecord);
       let saga = sagas.get(r.sagaId);
       if (saga === undefined) {
-        saga = {
-          reserved: 0,
-          head: SAGA_GENESIS_HASH,
-          records: [],
-          intact: true,
-          view: undefined,
-          spans: [],
-          finished: false,
-        };
+        saga = newFileSaga();
         sagas.set(r.sagaId, saga);
       }
       saga.head = r.hash;
@@ -383,11 +388,8 @@ export class FileSagaLog implements SagaLog {
       const version = saga?.reserved ?? 0;
       if (first.seq !== version) throw new SagaLogConflictError(first.sagaId, first.seq, version);
       let prev = saga?.head ?? SAGA_GENESIS_HASH;
-      // The head is a digest this log computed or checked, unless it came from a line that failed its check.
-      let prevIsDigest = saga === undefined || (saga.records !== undefined && saga.intact);
       for (const entry of entries) {
-        const { record, text } = sealCanonical(entry, prev, prevIsDigest, true);
-        prevIsDigest = true;
+        const { record, text } = sealCanonical(entry, prev, true);
         // The line: the canonical text, its closing brace replaced by the hash and a brace, then a newline.
         // Until the append is queued, `#used` stays put: a failure leaves nothing behind.
         const buffer = this.#room(end, text.length * 3 + HASH_LINE_END);
@@ -403,15 +405,7 @@ export class FileSagaLog implements SagaLog {
       return Promise.reject(error);
     }
     if (saga === undefined) {
-      saga = {
-        reserved: 0,
-        head: SAGA_GENESIS_HASH,
-        records: [],
-        intact: true,
-        view: undefined,
-        spans: [],
-        finished: false,
-      };
+      saga = newFileSaga();
       this.#sagas.set((entries[0] as SagaEntry).sagaId, saga);
     }
     saga.reserved += records.length;
@@ -508,31 +502,22 @@ export class FileSagaLog implements SagaLog {
   }
 
   /** {@inheritDoc SagaLog.read} */
-  read(sagaId: string): Promise<readonly SagaRecord[]> {
-    try {
-      this.#checkOpen();
-      assertNonEmptyString(sagaId, 'sagaId');
-      const saga = this.#sagas.get(sagaId);
-      if (saga === undefined || saga.spans.length === 0) return Promise.resolve([]);
-      const records = saga.records;
-      if (records !== undefined) {
-        // Kept in memory (an unfinished saga): no file read, no `async` frame, and no copy while unchanged.
-        let view = saga.view;
-        if (view === undefined || view.length !== records.length) {
-          view = saga.intact ? markLinesIntact(records.slice()) : Object.freeze(records.slice());
-          saga.view = view;
-        }
-        return Promise.resolve(view);
-      }
-      return this.#readBack(saga.spans);
-    } catch (error: unknown) {
-      return Promise.reject(error);
+  async read(sagaId: string): Promise<readonly SagaRecord[]> {
+    this.#checkOpen();
+    assertNonEmptyString(sagaId, 'sagaId');
+    const saga = this.#sagas.get(sagaId);
+    if (saga === undefined || saga.spans.length === 0) return [];
+    const records = saga.records;
+    if (records === undefined) {
+      // A finished saga: read back from the file.
+      const back = await this.#readSpans(saga.spans);
+      return back.intact ? markLinesIntact(back.records) : Object.freeze(back.records);
     }
-  }
-
-  async #readBack(spans: readonly number[]): Promise<readonly SagaRecord[]> {
-    const { records, intact } = await this.#readSpans(spans);
-    return intact ? markLinesIntact(records) : Object.freeze(records);
+    // Kept in memory (an unfinished saga): the same frozen list while it does not grow.
+    if (saga.view === undefined || saga.view.length !== records.length) {
+      saga.view = saga.intact ? markLinesIntact(records.slice()) : Object.freeze(records.slice());
+    }
+    return saga.view;
   }
 
   /** Reads records back from their lines, and whether every line hashes to its record's hash. */
@@ -552,23 +537,15 @@ export class FileSagaLog implements SagaLog {
   }
 
   /** {@inheritDoc SagaLog.claim} */
-  claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
-    try {
-      this.#checkOpen();
-      return Promise.resolve(this.#leases.claim(sagaId, owner, leaseMs));
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
+  async claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
+    this.#checkOpen();
+    return this.#leases.claim(sagaId, owner, leaseMs);
   }
 
   /** {@inheritDoc SagaLog.release} */
-  release(sagaId: string, owner: string): Promise<boolean> {
-    try {
-      this.#checkOpen();
-      return Promise.resolve(this.#leases.release(sagaId, owner));
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
+  async release(sagaId: string, owner: string): Promise<boolean> {
+    this.#checkOpen();
+    return this.#leases.release(sagaId, owner);
   }
 
   /** {@inheritDoc SagaLog.listUnfinished} */

@@ -83,25 +83,6 @@ export function assertEntries(entries: unknown): asserts entries is readonly Sag
   }
 }
 
-/**
- * Freezes an entry the orchestrator just built (or a record sealed from one), all the way down, so the logs
- * and the event listeners get it immutable. Its only nested values are the body's `error`, `input`, `output`
- * and `steps`; each is walked whole (a frozen object may still hold a mutable one).
- */
-export function frozenEntry(entry: SagaEntry): SagaEntry {
-  const nested = entry as {
-    readonly error?: unknown;
-    readonly input?: unknown;
-    readonly output?: unknown;
-    readonly steps?: unknown;
-  };
-  deepFreeze(nested.error);
-  deepFreeze(nested.input);
-  deepFreeze(nested.output);
-  deepFreeze(nested.steps);
-  return Object.freeze(entry);
-}
-
 /** Nesting beyond which a value to freeze is taken for a cycle (JSON from the orchestrator is far shallower). */
 const MAX_DEPTH = 512;
 

@@ -82,13 +82,10 @@ export interface MemorySagaLogOptions {
 }
 
 interface MemorySaga {
-  readonly id: string;
   readonly entries: SagaEntry[];
   /** The sealed prefix of `entries`: sealing waits until someone reads. */
   readonly records: SagaRecord[];
   finished: boolean;
-  /** Bumped each time the saga finishes: tells its current place in the retirement queue from stale ones. */
-  retired: number;
   /** The frozen list `read` last handed out; handed out again until the saga grows. */
   view: readonly SagaRecord[] | undefined;
 }
@@ -130,23 +127,15 @@ export function syncSagaLog(log: SagaLog): SyncSagaLog | undefined {
  */
 export class MemorySagaLog implements SagaLog {
   readonly #sagas = new Map<string, MemorySaga>();
-  /** Finished sagas, oldest first, as `[saga, its retired count]` pairs from `#head` on (stale pairs skipped). */
-  #finishedQueue: (MemorySaga | number)[] = [];
-  #head = 0;
-  #finished = 0;
+  /** Finished sagas, oldest first. */
+  readonly #finished = new Set<string>();
   readonly #leases: SagaLeaseTable;
   readonly #maxFinished: number;
   #closed = false;
   readonly #sync: SyncSagaLog = {
     append: (entries) => this.#append(entries, true),
-    claim: (sagaId, owner, leaseMs) => {
-      this.#checkOpen();
-      return this.#leases.claim(sagaId, owner, leaseMs);
-    },
-    release: (sagaId, owner) => {
-      this.#checkOpen();
-      return this.#leases.release(sagaId, owner);
-    },
+    claim: (sagaId, owner, leaseMs) => this.#claim(sagaId, owner, leaseMs),
+    release: (sagaId, owner) => this.#release(sagaId, owner),
   };
 
   static {
@@ -172,18 +161,13 @@ export class MemorySagaLog implements SagaLog {
   }
 
   /** {@inheritDoc SagaLog.append} */
-  append(entries: readonly SagaEntry[]): Promise<number> {
-    // Not `async`: this sits on every step's path, and a settled promise is all it needs.
-    try {
-      return Promise.resolve(this.#append(entries, false));
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
+  async append(entries: readonly SagaEntry[]): Promise<number> {
+    return this.#append(entries, false);
   }
 
   /**
-   * @param own - The entries come from this package's orchestrator, frozen whole as they were built (see
-   *   `frozenEntry`): nothing to walk. Anyone else's are frozen here, all the way down.
+   * @param own - The entries come from this package's orchestrator, frozen whole as they were built:
+   *   nothing to walk. Anyone else's are frozen here, all the way down.
    */
   #append(entries: readonly SagaEntry[], own: boolean): number {
     this.#checkOpen();
@@ -196,14 +180,14 @@ export class MemorySagaLog implements SagaLog {
     // All before storing any: a cycle refuses the whole batch.
     if (!own) for (let i = 0; i < entries.length; i++) deepFreeze(entries[i]);
     if (saga === undefined) {
-      saga = { id: sagaId, entries: [], records: [], finished: false, retired: 0, view: undefined };
+      saga = { entries: [], records: [], finished: false, view: undefined };
       this.#sagas.set(sagaId, saga);
     }
     const wasFinished = saga.finished;
     for (let i = 0; i < entries.length; i++) saga.entries.push(entries[i] as SagaEntry);
     saga.finished = isTerminalSagaRecord(entries[entries.length - 1] as SagaEntry);
-    if (saga.finished) this.#retire(saga, wasFinished);
-    else if (wasFinished) this.#finished--;
+    if (saga.finished) this.#retire(sagaId);
+    else if (wasFinished) this.#finished.delete(sagaId);
     return saga.entries.length;
   }
 
@@ -217,31 +201,31 @@ export class MemorySagaLog implements SagaLog {
     if (saga.view !== undefined && saga.view.length === entries.length) return saga.view; // unchanged since
     for (let i = records.length; i < entries.length; i++) {
       // The entry is deep-frozen, so the sealed record is too once its own fields are.
-      const prev = records[i - 1]?.hash ?? SAGA_GENESIS_HASH; // a digest: computed here
-      records.push(Object.freeze(sealCanonical(entries[i] as SagaEntry, prev, true).record));
+      const prev = records[i - 1]?.hash ?? SAGA_GENESIS_HASH;
+      records.push(Object.freeze(sealCanonical(entries[i] as SagaEntry, prev).record));
     }
     saga.view = vouchFor(records.slice()); // sealed here from frozen entries: intact
     return saga.view;
   }
 
   /** {@inheritDoc SagaLog.claim} */
-  claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
-    try {
-      this.#checkOpen();
-      return Promise.resolve(this.#leases.claim(sagaId, owner, leaseMs));
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
+  async claim(sagaId: string, owner: string, leaseMs: number): Promise<SagaClaim> {
+    return this.#claim(sagaId, owner, leaseMs);
   }
 
   /** {@inheritDoc SagaLog.release} */
-  release(sagaId: string, owner: string): Promise<boolean> {
-    try {
-      this.#checkOpen();
-      return Promise.resolve(this.#leases.release(sagaId, owner));
-    } catch (error: unknown) {
-      return Promise.reject(error);
-    }
+  async release(sagaId: string, owner: string): Promise<boolean> {
+    return this.#release(sagaId, owner);
+  }
+
+  #claim(sagaId: string, owner: string, leaseMs: number): SagaClaim {
+    this.#checkOpen();
+    return this.#leases.claim(sagaId, owner, leaseMs);
+  }
+
+  #release(sagaId: string, owner: string): boolean {
+    this.#checkOpen();
+    return this.#leases.release(sagaId, owner);
   }
 
   /** {@inheritDoc SagaLog.listUnfinished} */
@@ -257,26 +241,15 @@ export class MemorySagaLog implements SagaLog {
     this.#closed = true;
   }
 
-  /** Queues a saga that just finished (again) and drops the oldest finished ones beyond the limit. */
-  #retire(saga: MemorySaga, wasFinished: boolean): void {
-    if (!wasFinished) this.#finished++;
-    saga.retired++;
-    const queue = this.#finishedQueue;
-    queue.push(saga, saga.retired);
-    while (this.#finished > this.#maxFinished) {
-      const oldest = queue[this.#head] as MemorySaga;
-      const retired = queue[this.#head + 1] as number;
-      this.#head += 2;
-      // Skip a pair made stale by a later finish, or by the saga being written to again.
-      if (!oldest.finished || oldest.retired !== retired) continue;
-      oldest.retired = -1; // dropped: no pair can match it any more
-      this.#finished--;
-      this.#sagas.delete(oldest.id);
-      this.#leases.forget(oldest.id);
-    }
-    if (this.#head > 1_024 && this.#head * 2 > queue.length) {
-      this.#finishedQueue = queue.slice(this.#head);
-      this.#head = 0;
+  /** Moves a saga that just finished (again) to the newest end and drops the oldest beyond the limit. */
+  #retire(sagaId: string): void {
+    this.#finished.delete(sagaId);
+    this.#finished.add(sagaId);
+    while (this.#finished.size > this.#maxFinished) {
+      const oldest = this.#finished.values().next().value as string;
+      this.#finished.delete(oldest);
+      this.#sagas.delete(oldest);
+      this.#leases.forget(oldest);
     }
   }
 

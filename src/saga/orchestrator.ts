@@ -38,7 +38,7 @@ import {
   SagaStateError,
   SagaStepTimeoutError,
 } from './errors.js';
-import { deepFreeze, frozenEntry } from './internal.js';
+import { deepFreeze } from './internal.js';
 import { type SagaLog, type SyncSagaLog, syncSagaLog } from './log.js';
 import {
   type SagaEntry,
@@ -344,7 +344,7 @@ class Drive {
         });
         break;
       default:
-        entry = frozenEntry({
+        entry = deepFreeze({
           sagaId: state.sagaId,
           seq: state.version,
           at: host.timestamp(),
@@ -511,29 +511,6 @@ function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
-/** {@link quickJsonCopy}'s answer when the value needs the full check. */
-const NOT_QUICK: unique symbol = Symbol('not quick');
-
-/**
- * {@link jsonCopy} for the values most steps return (nothing, a primitive, a flat object of primitives), or
- * `NOT_QUICK` for anything else.
- */
-function quickJsonCopy(value: unknown): JsonValue | undefined | typeof NOT_QUICK {
-  switch (typeof value) {
-    case 'undefined':
-      return undefined;
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : NOT_QUICK;
-    case 'object':
-      return value === null ? null : (flatCopy(value) ?? NOT_QUICK);
-    default:
-      return NOT_QUICK;
-  }
-}
-
 /**
  * A frozen JSON copy of `value`, object keys in sorted order; `undefined` when `value` is. Primitives and flat
  * plain objects of primitives (most step outputs) are copied in one pass; anything else is checked by
@@ -541,8 +518,24 @@ function quickJsonCopy(value: unknown): JsonValue | undefined | typeof NOT_QUICK
  * make the records' JSON canonical as it stands, so sealing them is a plain `JSON.stringify`.
  */
 function jsonCopy(value: unknown, argument: string): JsonValue | undefined {
-  const quick = quickJsonCopy(value);
-  if (quick !== NOT_QUICK) return quick;
+  switch (typeof value) {
+    case 'undefined':
+      return undefined;
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return value;
+      break;
+    case 'object': {
+      if (value === null) return null;
+      const flat = flatCopy(value);
+      if (flat !== undefined) return flat;
+      break;
+    }
+    default:
+      break;
+  }
   return deepFreeze(JSON.parse(canonicalJson(value, argument)) as JsonValue);
 }
 
@@ -568,21 +561,9 @@ function flatCopy(value: object): JsonValue | undefined {
     last = key;
   }
   if (!sorted) {
-    // Few keys: an insertion sort, without the work arrays of Array.prototype.sort.
-    const keys = Object.keys(copy);
-    if (keys.length > 16) keys.sort();
-    for (let i = 1; i < keys.length; i++) {
-      const key = keys[i] as string;
-      let j = i - 1;
-      while (j >= 0 && (keys[j] as string) > key) {
-        keys[j + 1] = keys[j] as string;
-        j--;
-      }
-      keys[j + 1] = key;
-    }
     const unsorted = copy;
     copy = {};
-    for (const key of keys) copy[key] = unsorted[key] as JsonValue;
+    for (const key of Object.keys(unsorted).sort()) copy[key] = unsorted[key] as JsonValue;
   }
   return Object.freeze(copy);
 }
@@ -1234,15 +1215,13 @@ export class SagaOrchestrator {
    * beside it; returns the pending write when there is one.
    */
   #recordSuccess(drive: Drive, step: StepSpec, attempt: number, output: unknown): Promise<unknown> | undefined {
-    let json = quickJsonCopy(output);
-    if (json === NOT_QUICK) {
-      try {
-        json = jsonCopy(output, `steps.${step.name} output`);
-      } catch (error: unknown) {
-        const rejected = new SagaOutputNotSerializableError(drive.state.sagaId, step.name, { cause: error });
-        drive.saw('forward', step.name, rejected);
-        return drive.append({ type: 'step_failed', step: step.name, attempt, error: toErrorInfo(rejected) });
-      }
+    let json: JsonValue | undefined;
+    try {
+      json = jsonCopy(output, `steps.${step.name} output`);
+    } catch (error: unknown) {
+      const rejected = new SagaOutputNotSerializableError(drive.state.sagaId, step.name, { cause: error });
+      drive.saw('forward', step.name, rejected);
+      return drive.append({ type: 'step_failed', step: step.name, attempt, error: toErrorInfo(rejected) });
     }
     const completed: SagaRecordBody =
       json === undefined

@@ -3,7 +3,7 @@
  * chain, and how a chain is verified.
  */
 import { canonicalJson, describeValue, type JsonValue, sha256Hex } from '../core/index.js';
-import { deepFreeze, frozenEntry } from './internal.js';
+import { deepFreeze } from './internal.js';
 
 /** A failure as the log keeps it: what a later process (or an auditor) needs to know about an error. */
 export interface SagaErrorInfo {
@@ -316,12 +316,11 @@ function finite(value: unknown): value is number {
 interface Templated {
   readonly record: Record<string, unknown>;
   readonly text: string;
-  readonly known: true;
 }
 
 /** The text of the fields every record has between `at` and `type`, from `owner` to `seq`. */
-function metaText(owner: string, prev: string, prevIsDigest: boolean, sagaId: string, seq: number): string {
-  return `"owner":${quote(owner)},"prev":${prevIsDigest ? `"${prev}"` : JSON.stringify(prev)},"sagaId":${quote(sagaId)},"seq":${seq}`;
+function metaText(owner: string, prev: string, sagaId: string, seq: number): string {
+  return `"owner":${quote(owner)},"prev":${JSON.stringify(prev)},"sagaId":${quote(sagaId)},"seq":${seq}`;
 }
 
 /** Fields of `source` besides the ones a template writes (`prev` and `hash` are not the entry's). */
@@ -337,85 +336,62 @@ function extraFields(source: Readonly<Record<string, unknown>>, expected: number
  * see one or two object shapes and stay fast, where one function reading every kind would see them all.
  */
 
-function stepStarted(
-  source: Readonly<Record<string, unknown>>,
-  prev: string,
-  prevIsDigest: boolean,
-): Templated | undefined {
+function stepStarted(source: Readonly<Record<string, unknown>>, prev: string): Templated | undefined {
   const { at, attempt, owner, sagaId, seq, step } = source;
   if (!finite(at) || !finite(seq) || !finite(attempt) || typeof owner !== 'string') return undefined;
   if (typeof sagaId !== 'string' || typeof step !== 'string' || extraFields(source, 7)) return undefined;
-  const meta = metaText(owner, prev, prevIsDigest, sagaId, seq);
+  const meta = metaText(owner, prev, sagaId, seq);
   return {
-    known: true,
     record: { at, attempt, owner, prev, sagaId, seq, step, type: 'step_started' },
     text: `{"at":${at},"attempt":${attempt},${meta},"step":${quote(step)},"type":"step_started"}`,
   };
 }
 
-function stepCompleted(
-  source: Readonly<Record<string, unknown>>,
-  prev: string,
-  prevIsDigest: boolean,
-): Templated | undefined {
+function stepCompleted(source: Readonly<Record<string, unknown>>, prev: string): Templated | undefined {
   const { at, output, owner, sagaId, seq, step } = source;
   if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
   if (typeof step !== 'string') return undefined;
-  const meta = metaText(owner, prev, prevIsDigest, sagaId, seq);
+  const meta = metaText(owner, prev, sagaId, seq);
   if (output === undefined) {
     if (extraFields(source, 6)) return undefined;
     return {
-      known: true,
       record: { at, owner, prev, sagaId, seq, step, type: 'step_completed' },
       text: `{"at":${at},${meta},"step":${quote(step)},"type":"step_completed"}`,
     };
   }
   if (extraFields(source, 7) || !stringifiesCanonically(output, 0)) return undefined;
   return {
-    known: true,
     record: { at, output, owner, prev, sagaId, seq, step, type: 'step_completed' },
     text: `{"at":${at},"output":${JSON.stringify(output)},${meta},"step":${quote(step)},"type":"step_completed"}`,
   };
 }
 
-function sagaCompleted(
-  source: Readonly<Record<string, unknown>>,
-  prev: string,
-  prevIsDigest: boolean,
-): Templated | undefined {
+function sagaCompleted(source: Readonly<Record<string, unknown>>, prev: string): Templated | undefined {
   const { at, owner, sagaId, seq } = source;
   if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
   if (extraFields(source, 5)) return undefined;
   return {
-    known: true,
     record: { at, owner, prev, sagaId, seq, type: 'saga_completed' },
-    text: `{"at":${at},${metaText(owner, prev, prevIsDigest, sagaId, seq)},"type":"saga_completed"}`,
+    text: `{"at":${at},${metaText(owner, prev, sagaId, seq)},"type":"saga_completed"}`,
   };
 }
 
-function sagaStarted(
-  source: Readonly<Record<string, unknown>>,
-  prev: string,
-  prevIsDigest: boolean,
-): Templated | undefined {
+function sagaStarted(source: Readonly<Record<string, unknown>>, prev: string): Templated | undefined {
   const { at, input, owner, saga, sagaId, seq, steps } = source;
   if (!finite(at) || !finite(seq) || typeof owner !== 'string' || typeof sagaId !== 'string') return undefined;
   if (typeof saga !== 'string' || !Array.isArray(steps) || !stringifiesCanonically(steps, 0)) return undefined;
   // `saga` sorts between `prev` and `sagaId`: the shared meta text does not fit.
-  const quotedPrev = prevIsDigest ? `"${prev}"` : JSON.stringify(prev);
-  const head = `"owner":${quote(owner)},"prev":${quotedPrev}`;
+  const head = `"owner":${quote(owner)},"prev":${JSON.stringify(prev)}`;
   const tail = `"saga":${quote(saga)},"sagaId":${quote(sagaId)},"seq":${seq},"steps":${JSON.stringify(steps)},"type":"saga_started"}`;
   if (input === undefined) {
     if (extraFields(source, 7)) return undefined;
     return {
-      known: true,
       record: { at, owner, prev, saga, sagaId, seq, steps, type: 'saga_started' },
       text: `{"at":${at},${head},${tail}`,
     };
   }
   if (extraFields(source, 8) || !stringifiesCanonically(input, 0)) return undefined;
   return {
-    known: true,
     record: { at, input, owner, prev, saga, sagaId, seq, steps, type: 'saga_started' },
     text: `{"at":${at},"input":${JSON.stringify(input)},${head},${tail}`,
   };
@@ -428,20 +404,16 @@ function sagaStarted(
  * that is not canonical as it stands), which then takes the general path. Same text either way (a property
  * test holds them equal).
  */
-function templated(
-  source: Readonly<Record<string, unknown>>,
-  prev: string,
-  prevIsDigest: boolean,
-): Templated | undefined {
+function templated(source: Readonly<Record<string, unknown>>, prev: string): Templated | undefined {
   switch (source.type) {
     case 'step_started':
-      return stepStarted(source, prev, prevIsDigest);
+      return stepStarted(source, prev);
     case 'step_completed':
-      return stepCompleted(source, prev, prevIsDigest);
+      return stepCompleted(source, prev);
     case 'saga_completed':
-      return sagaCompleted(source, prev, prevIsDigest);
+      return sagaCompleted(source, prev);
     case 'saga_started':
-      return sagaStarted(source, prev, prevIsDigest);
+      return sagaStarted(source, prev);
     default:
       return undefined;
   }
@@ -456,11 +428,10 @@ function templated(
 function canonicalRecord(
   source: Readonly<Record<string, unknown>>,
   prev: string | undefined,
-  prevIsDigest = false,
-): { readonly record: Record<string, unknown>; readonly text: string; readonly known?: true } {
+): { readonly record: Record<string, unknown>; readonly text: string } {
   const chained = prev ?? source.prev;
   if (typeof chained === 'string') {
-    const quick = templated(source, chained, prevIsDigest && prev !== undefined);
+    const quick = templated(source, chained);
     if (quick !== undefined) return quick;
   }
   const record: Record<string, unknown> = {};
@@ -580,23 +551,17 @@ export function sealSagaRecord(entry: SagaEntry, prev: string): SagaRecord {
 /**
  * Seals an entry and also returns its canonical text (the JSON its hash covers, without `hash`), so a log can
  * write the record's line without serialising it again: the line is that text with `,"hash":"…"` put before
- * its closing brace (JSON.parse of the line gives the record back). A log that knows `prev` to be a hex
- * digest (one it computed, or read from a line it checked) says so with `prevIsDigest`, and the text writes
- * it as it is; with `freeze` the record comes back deep-frozen.
+ * its closing brace (JSON.parse of the line gives the record back). With `freeze` the record comes back
+ * deep-frozen.
  */
 export function sealCanonical(
   entry: SagaEntry,
   prev: string,
-  prevIsDigest = false,
   freeze = false,
 ): { readonly record: SagaRecord; readonly text: string } {
-  const { record, text, known } = canonicalRecord(entry as unknown as Record<string, unknown>, prev, prevIsDigest);
+  const { record, text } = canonicalRecord(entry as unknown as Record<string, unknown>, prev);
   record.hash = sha256Hex(text);
-  if (freeze) {
-    // A templated record holds nothing but known fields: freeze those that nest, then the record.
-    if (known === true) frozenEntry(record as unknown as SagaEntry);
-    else deepFreeze(record);
-  }
+  if (freeze) deepFreeze(record);
   return { record: record as unknown as SagaRecord, text };
 }
 
